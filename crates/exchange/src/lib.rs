@@ -1,0 +1,11 @@
+//! What takedown reads from and writes to other tools and organisations.
+//!
+//! Wire formats live here, not on the domain types: a hash list column or a STIX property is
+//! named in exactly one place, so a change to the model never silently changes what partners
+//! receive.
+
+pub mod hashlist;
+
+pub use hashlist::{
+    canonical_value, read_hash_list, write_hash_list, HashListFormat, HashListRow, RowError,
+};
