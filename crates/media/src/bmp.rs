@@ -252,12 +252,32 @@ pub(crate) fn decode(
             }
         }
     }
+    // ImageMagick gives 1/2/4-bit BMPs that depth, and its PNM writer then writes
+    // `maxval = 2^depth - 1` with every sample scaled down to it (truncating), which CImg reads
+    // unscaled: the reference hashes values 0..15 for a 4-bit BMP, 0..1 for a 1-bit one. Not
+    // for black-and-white images, which go out as PBM and come back as 0/255.
+    let mut channels = 3;
+    if bits < 8 {
+        let grey = crate::all_grey(&pixels);
+        if grey && pixels.iter().all(|&v| v == 0 || v == 255) {
+            // PBM: stays 0/255.
+        } else {
+            let range = (1u32 << bits) - 1;
+            for v in pixels.iter_mut() {
+                *v = (range * u32::from(*v) / 255) as u8;
+            }
+        }
+        if grey {
+            crate::collapse_to_grey(&mut pixels);
+            channels = 1;
+        }
+    }
     Ok(RawImage {
         width: w as u32,
         height: h as u32,
         pixels,
-        channels: 3,
-        may_be_grey: true,
+        channels,
+        may_be_grey: bits >= 8,
         has_alpha: alpha,
         truncated: false,
         warnings: Vec::new(),

@@ -9,8 +9,9 @@
 //! reads the PNM that comes back. So "the reference's pixels" means ImageMagick's pixels, with
 //! all of ImageMagick's habits, which this crate reproduces without running it:
 //!
-//! * **JPEG** is decoded by libjpeg-turbo's own C code ([`jpeg`], vendored by `mozjpeg-sys`),
-//!   with the settings ImageMagick uses: accurate integer IDCT, fancy upsampling, libjpeg's
+//! * **JPEG** is decoded by libjpeg-turbo's own C code (vendored by `mozjpeg-sys`, with its
+//!   SIMD under the default `simd` feature, which is bit-exact with the C paths), with the
+//!   settings ImageMagick uses: accurate integer IDCT, fancy upsampling, libjpeg's
 //!   YCbCr->RGB. Rust decoders differ by a rounding here and there, which moves PDQ bits on
 //!   small images. CMYK/YCCK JPEGs are converted to RGB with ImageMagick's formula.
 //! * **PNG, GIF, WebP, BMP** use pure-Rust decoders (`png`, `gif`, `image-webp`, and a small
@@ -28,6 +29,9 @@
 //!   storage, keeps the *low* byte of each sample. That is what the reference hashes, so it is
 //!   what we return (see [`DecodedImage::bit_depth`]; for 16-bit files made from 8-bit data
 //!   the low byte equals the original value).
+//! * **1- and 4-bit BMPs** keep ImageMagick's depth: its PNM writer scales samples down to
+//!   `2^depth - 1` and CImg reads them unscaled, so the reference hashes values 0..15 (or
+//!   0..1). Reproduced, since that is what the reference's hashes are made of.
 //! * **No EXIF rotation**, as the reference; the orientation tag is reported
 //!   ([`DecodedImage::exif_orientation`]) so a caller can hash rotations if it wants.
 //!
@@ -132,9 +136,10 @@ impl Default for ImageLimits {
 pub struct DecodeOptions {
     /// Resource limits.
     pub limits: ImageLimits,
-    /// Accept files that end early, decoding what is there as the reference does (JPEG: the
-    /// rest grey; PNG/GIF/WebP/BMP: the rest black) and setting [`DecodedImage::truncated`].
-    /// Off by default: such a hash describes a partly invented picture.
+    /// Accept JPEG files that end early, decoding what is there with the rest grey as
+    /// libjpeg (and so the reference) does, and setting [`DecodedImage::truncated`]. Off by
+    /// default: such a hash describes a partly invented picture. Truncated PNG, GIF, WebP and
+    /// BMP files are always refused (ImageMagick refuses most of them too).
     pub allow_truncated: bool,
 }
 
@@ -293,7 +298,7 @@ pub(crate) fn all_grey(rgb: &[u8]) -> bool {
 }
 
 /// Keeps one byte per pixel, in place.
-fn collapse_to_grey(rgb: &mut Vec<u8>) {
+pub(crate) fn collapse_to_grey(rgb: &mut Vec<u8>) {
     let n = rgb.len() / 3;
     for i in 0..n {
         rgb[i] = rgb[3 * i];

@@ -45,6 +45,14 @@ pub(crate) fn decode(
         limits,
     )?;
     facts.bit_depth = source_depth;
+    let indexed = header.color_type == ColorType::Indexed;
+    // Palette images are expanded here rather than by the decoder: an index past the end of
+    // the palette must become colour 0, as in ImageMagick, where `png` would give black.
+    decoder.set_transformations(if indexed {
+        Transformations::IDENTITY
+    } else {
+        Transformations::EXPAND
+    });
 
     let mut reader = decoder
         .read_info()
@@ -67,6 +75,18 @@ pub(crate) fn decode(
         .map_err(|e| map_error(e, limits.max_alloc_bytes))?;
     buffer.truncate(frame.buffer_size());
 
+    if indexed {
+        let palette = reader.info().palette.as_deref().unwrap_or(&[]).to_vec();
+        return Ok(expand_palette(
+            &buffer,
+            frame.line_size,
+            width,
+            height,
+            source_depth,
+            &palette,
+            has_trns,
+        ));
+    }
     let (color, depth) = (frame.color_type, frame.bit_depth);
     let (colour_samples, samples) = match color {
         ColorType::Grayscale => (1, 1),
@@ -121,6 +141,49 @@ pub(crate) fn decode(
         truncated: false,
         warnings: Vec::new(),
     })
+}
+
+/// Unpacks 1/2/4/8-bit palette indices (rows of `line_size` bytes) into RGB, decides grey.
+fn expand_palette(
+    packed: &[u8],
+    line_size: usize,
+    width: u32,
+    height: u32,
+    bits: u8,
+    palette: &[u8],
+    has_trns: bool,
+) -> RawImage {
+    let w = width as usize;
+    let colours = palette.len() / 3;
+    let colour = |i: u8| -> [u8; 3] {
+        let i = usize::from(i);
+        let i = if i < colours { i } else { 0 };
+        match palette.get(3 * i..3 * i + 3) {
+            Some(c) => [c[0], c[1], c[2]],
+            None => [0, 0, 0], // no palette at all: nothing better to show
+        }
+    };
+    let bits = usize::from(bits);
+    let per_byte = 8 / bits;
+    let mask = ((1u16 << bits) - 1) as u8;
+    let mut pixels = Vec::with_capacity(w * height as usize * 3);
+    for row in packed.chunks(line_size.max(1)).take(height as usize) {
+        for x in 0..w {
+            let byte = row.get(x / per_byte).copied().unwrap_or(0);
+            let shift = 8 - bits * (x % per_byte + 1);
+            pixels.extend_from_slice(&colour((byte >> shift) & mask));
+        }
+    }
+    RawImage {
+        width,
+        height,
+        pixels,
+        channels: 3,
+        may_be_grey: true,
+        has_alpha: has_trns,
+        truncated: false,
+        warnings: Vec::new(),
+    }
 }
 
 fn map_error(e: png::DecodingError, limit: u64) -> MediaError {
