@@ -14,10 +14,12 @@
 //!   settings ImageMagick uses: accurate integer IDCT, fancy upsampling, libjpeg's
 //!   YCbCr->RGB. Rust decoders differ by a rounding here and there, which moves PDQ bits on
 //!   small images. CMYK/YCCK JPEGs are converted to RGB with ImageMagick's formula.
-//! * **PNG, GIF, WebP, BMP** use pure-Rust decoders (`png`, `gif`, `image-webp`, and a small
-//!   BMP reader here), whose output is lossless and therefore already identical; only the
-//!   conversions around them follow ImageMagick (palette expansion, 16-bit handling, which
-//!   GIF frame, alpha).
+//! * **WebP** is decoded by libwebp's C code (vendored by `libwebp-sys`), the library
+//!   ImageMagick uses, so lossy output (fancy upsampling, YUV->RGB rounding) is exact too.
+//! * **PNG, GIF, BMP** use pure-Rust decoders (`png`, `gif`, and a small BMP reader here),
+//!   whose output is lossless and therefore already identical; only the conversions around
+//!   them follow ImageMagick (palette expansion and out-of-range indices, 16-bit handling,
+//!   which GIF frame, alpha).
 //! * **Alpha is dropped, not composited**: a PNM has no alpha channel, so the reference hashes
 //!   the colour stored under transparent pixels.
 //! * **Grey or RGB?** ImageMagick writes a grey PGM whenever every pixel of an sRGB image has
