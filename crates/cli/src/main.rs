@@ -1,0 +1,56 @@
+//! The `takedown` command line.
+//!
+//! A thin layer: it parses arguments, reads files, and prints; the work is done by the library
+//! crates (`takedown-hasher`, `takedown-index`, `takedown-exchange`, ...). Output goes to stdout
+//! as JSON lines by default (one object per line, easy to pipe into `jq`) or as a table with
+//! `--format table`; problems go to stderr as `takedown: PATH: message` lines.
+
+mod commands;
+mod inputs;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Find, refer, verify and measure: fingerprints and matching for known terrorist propaganda.
+#[derive(Debug, Parser)]
+#[command(name = "takedown", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Fingerprint image files (PDQ, quality, MD5, SHA-256); directories are walked.
+    Hash(commands::hash::HashArgs),
+    /// Match images, directories or raw hashes against a bank file (CSV or JSON lines).
+    Match(commands::matching::MatchArgs),
+    /// The Hamming distance between two images or hashes.
+    Compare(commands::compare::CompareArgs),
+    /// Write generated sample images (never real propaganda) and a bank of their hashes, then
+    /// match the copies against it.
+    Samples(commands::samples::SamplesArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Hash(args) => commands::hash::run(args),
+        Command::Match(args) => commands::matching::run(args),
+        Command::Compare(args) => commands::compare::run(args),
+        Command::Samples(args) => commands::samples::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            if output::is_broken_pipe(&error) {
+                // `takedown hash dir | head` is normal use, not a failure.
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("takedown: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
