@@ -71,13 +71,14 @@ const BUCKETS: usize = 1 << 16;
 /// 10M hashes; fewer leave memory latency exposed.
 const PREFETCH_AHEAD: usize = 16;
 
-/// Cost model for [`Strategy::Auto`], in nanoseconds (see `docs/benchmarks.md`).
-/// Per probed bucket (two dependent random reads: list header, then list data).
-const COST_BUCKET_NS: f64 = 4.0;
+/// Cost model for [`Strategy::Auto`], in nanoseconds, fitted to the crossover sweep in
+/// `docs/benchmarks.md` (`bench/index/run.sh --crossover`).
+/// Per probed bucket: two dependent random reads (list header, then list data).
+const COST_BUCKET_NS: f64 = 12.0;
 /// Per candidate: one random read of a 32-byte hash plus its popcount.
-const COST_CANDIDATE_NS: f64 = 6.0;
-/// Per hash of the sequential SIMD scan.
-const COST_SCAN_NS: f64 = 0.8;
+const COST_CANDIDATE_NS: f64 = 13.0;
+/// Per stored hash for the sequential SIMD scan.
+const COST_SCAN_NS: f64 = 1.0;
 
 /// One stored hash within the query radius.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -218,23 +219,23 @@ impl HammingIndex {
                 }
             }
         }
-        let buckets: Vec<Vec<u32>> = (0..CHUNKS)
-            .into_par_iter()
-            .flat_map_iter(|i| {
+        // Filled in place (no per-chunk intermediate vectors that the allocator would keep).
+        let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); CHUNKS * BUCKETS];
+        buckets
+            .par_chunks_mut(BUCKETS)
+            .enumerate()
+            .for_each(|(i, lists)| {
                 let mut counts = vec![0u32; BUCKETS];
                 for hash in &hashes {
                     counts[chunk(hash, i)] += 1;
                 }
-                let mut lists: Vec<Vec<u32>> = counts
-                    .iter()
-                    .map(|&count| Vec::with_capacity(count as usize))
-                    .collect();
+                for (list, &count) in lists.iter_mut().zip(&counts) {
+                    *list = Vec::with_capacity(count as usize);
+                }
                 for (slot, hash) in hashes.iter().enumerate() {
                     lists[chunk(hash, i)].push(slot as u32);
                 }
-                lists
-            })
-            .collect();
+            });
         HammingIndex {
             hashes,
             ids,

@@ -168,3 +168,17 @@ fn larger_clustered_set_matches_scan_at_many_radii() {
         }
     }
 }
+
+#[test]
+fn index_is_send_and_sync_and_empty_queries_work() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<HammingIndex>();
+    let index = HammingIndex::default();
+    assert!(index.is_empty());
+    for strategy in [Search::Auto, Search::MultiIndex, Search::Scan] {
+        assert!(index.query_with(&Hash256::ZERO, 256, strategy).is_empty());
+    }
+    let built = HammingIndex::build(vec![(1, Hash256::ZERO), (1, centres()[1])]);
+    assert_eq!(built.len(), 1, "a repeated id keeps the last hash");
+    assert_eq!(built.get(1), Some(centres()[1]));
+}
