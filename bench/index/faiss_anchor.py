@@ -63,7 +63,12 @@ def main():
     ap.add_argument("--nq-multihash", type=int, default=1000)
     ap.add_argument("--nq-flat", type=int, default=200)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--skip-multihash", action="store_true")
+    ap.add_argument(
+        "--only",
+        choices=["multihash", "flat"],
+        help="measure one index (run each in its own process so RSS growth is not blurred "
+        "by memory the other one freed)",
+    )
     args = ap.parse_args()
 
     xb = np.fromfile(args.hashes, dtype=np.uint8).reshape(-1, 32)
@@ -71,7 +76,7 @@ def main():
     print(f"faiss.version={faiss.__version__}")
     print(f"n={len(xb)}")
 
-    if not args.skip_multihash:
+    if args.only in (None, "multihash"):
         faiss.omp_set_num_threads(args.threads)
         rss0 = rss_bytes()
         t0 = time.perf_counter()
@@ -84,6 +89,8 @@ def main():
         measure("multihash", mh, xq, args.radius, args.nq_multihash, args.threads)
         del mh
 
+    if args.only == "multihash":
+        return
     faiss.omp_set_num_threads(args.threads)
     rss0 = rss_bytes()
     t0 = time.perf_counter()

@@ -30,6 +30,7 @@ struct Args {
     out: String,
     crossover: bool,
     rss_probe: Option<(String, usize)>,
+    quick: bool,
 }
 
 fn parse_args() -> Args {
@@ -42,6 +43,7 @@ fn parse_args() -> Args {
         out: "target/index-bench".into(),
         crossover: false,
         rss_probe: None,
+        quick: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,6 +62,7 @@ fn parse_args() -> Args {
             "--out" => args.out = value(),
             "--no-faiss" => args.python = None,
             "--crossover" => args.crossover = true,
+            "--quick" => args.quick = true,
             "--rss-probe" => {
                 let dataset = value();
                 args.rss_probe = Some((dataset, value().parse().expect("n")));
@@ -268,28 +271,27 @@ fn run_faiss(args: &Args, hashes: &str, queries: &str, n: usize) -> BTreeMap<Str
     };
     let nq_mh = if n >= 5_000_000 { 500 } else { 1000 }.min(args.queries);
     let nq_flat = if n >= 5_000_000 { 100 } else { 300 }.min(args.queries);
-    eprintln!("  running FAISS ({python})...");
-    let output = Command::new(python)
-        .arg(&args.faiss_script)
-        .args([hashes, queries])
-        .args(["--nq-multihash", &nq_mh.to_string()])
-        .args(["--nq-flat", &nq_flat.to_string()])
-        .output();
-    match output {
-        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        Ok(out) => {
-            eprintln!("FAISS failed: {}", String::from_utf8_lossy(&out.stderr));
-            BTreeMap::new()
-        }
-        Err(e) => {
-            eprintln!("FAISS not run: {e}");
-            BTreeMap::new()
+    let mut results = BTreeMap::new();
+    for only in ["multihash", "flat"] {
+        eprintln!("  running FAISS {only} ({python})...");
+        let output = Command::new(python)
+            .arg(&args.faiss_script)
+            .args([hashes, queries, "--only", only])
+            .args(["--nq-multihash", &nq_mh.to_string()])
+            .args(["--nq-flat", &nq_flat.to_string()])
+            .output();
+        match output {
+            Ok(out) if out.status.success() => results.extend(
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .filter_map(|l| l.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string())),
+            ),
+            Ok(out) => eprintln!("FAISS failed: {}", String::from_utf8_lossy(&out.stderr)),
+            Err(e) => eprintln!("FAISS not run: {e}"),
         }
     }
+    results
 }
 
 fn faiss_row(
@@ -444,10 +446,32 @@ fn main() {
                 index = HammingIndex::build(items);
                 builds.push(start.elapsed().as_secs_f64());
             }
-            let rss_growth = measure_rss(dataset, n).unwrap_or(0);
             let build_s = median(&mut builds);
             let bytes = index.memory_bytes() as f64 / n as f64;
             eprintln!("  built in {build_s:.2} s, {bytes:.1} B/hash; querying...");
+            if args.quick {
+                // Tuning mode: only the radius-31 latency of the default strategy.
+                // Each query's fastest of `runs` passes over all queries (passes, not repeats,
+                // so a query's candidates are not still cached): filters out preemption.
+                let mut best = vec![f64::INFINITY; queries.len()];
+                for _ in 0..args.runs {
+                    for (q, best) in queries.iter().zip(best.iter_mut()) {
+                        let start = Instant::now();
+                        std::hint::black_box(index.query(q, 31));
+                        *best = best.min(start.elapsed().as_secs_f64() * 1e3);
+                    }
+                }
+                best.sort_by(f64::total_cmp);
+                println!(
+                    "{dataset} n={n} build {build_s:.2} s min-of-{} p50 {:.4} ms p90 {:.4} ms mean {:.4} ms",
+                    args.runs,
+                    best[best.len() / 2],
+                    best[best.len() * 9 / 10],
+                    best.iter().sum::<f64>() / best.len() as f64
+                );
+                continue;
+            }
+            let rss_growth = measure_rss(dataset, n).unwrap_or(0);
 
             let scan_queries =
                 &queries[..queries.len().min(if n >= 5_000_000 { 200 } else { 500 })];
@@ -561,7 +585,8 @@ fn print_table(rows: &[Row]) {
         .iter()
         .map(|r| (r.dataset.clone(), r.n, r.radius))
         .collect();
-    keys.dedup();
+    let mut seen = std::collections::BTreeSet::new();
+    keys.retain(|key| seen.insert(key.clone()));
     for (dataset, n, radius) in keys {
         let find = |prefix: &str| {
             rows.iter().find(|r| {

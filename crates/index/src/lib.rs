@@ -69,7 +69,11 @@ const CHUNKS: usize = 16;
 const BUCKETS: usize = 1 << 16;
 /// How many candidates ahead the verify loop prefetches. Measured: 8-32 perform alike at
 /// 10M hashes; fewer leave memory latency exposed.
-const PREFETCH_AHEAD: usize = 16;
+const PREFETCH_AHEAD: usize = 32;
+
+/// Above this many probed posting lists (radius 63 probes 11,152) lists are streamed rather
+/// than gathered and prefetched up front.
+const PREFETCH_LISTS_MAX: usize = 16_384;
 
 /// Cost model for [`Strategy::Auto`], in nanoseconds, fitted to the crossover sweep in
 /// `docs/benchmarks.md` (`bench/index/run.sh --crossover`).
@@ -178,16 +182,17 @@ fn probed_buckets(radius: u32) -> usize {
         .sum()
 }
 
+/// Hints the CPU to load the cache line holding `pointer`.
 #[inline(always)]
-fn prefetch(hash: &[u64; 4]) {
+fn prefetch<T>(pointer: *const T) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetch is a hint that never faults; `hash` is a valid reference anyway. SSE is
-    // part of the x86_64 baseline.
+    // SAFETY: a prefetch is only a hint: it never faults and does not dereference in the
+    // language's sense, whatever the address. SSE is part of the x86_64 baseline.
     unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(hash.as_ptr().cast())
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(pointer.cast())
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = hash;
+    let _ = pointer;
 }
 
 impl HammingIndex {
@@ -469,27 +474,65 @@ impl HammingIndex {
         let t = thresholds(radius);
         let (masks, prefix) = masks_by_weight();
         let mut candidates: Vec<u32> = Vec::new();
-        for i in 0..CHUNKS {
-            if t[i] < 0 {
-                continue;
-            }
-            let key = chunk(query, i);
-            let table = &self.buckets[i * BUCKETS..(i + 1) * BUCKETS];
-            candidates.clear();
-            for &mask in &masks[..prefix[t[i] as usize + 1]] {
-                candidates.extend_from_slice(&table[key ^ mask as usize]);
-            }
-            let count = candidates.len();
-            for k in 0..count {
-                if let Some(&ahead) = candidates.get(k + PREFETCH_AHEAD) {
-                    prefetch(&self.hashes[ahead as usize]);
+        // candidates_end[i]: number of candidates found through chunks 0..=i.
+        let mut candidates_end = [0usize; CHUNKS];
+        if probed_buckets(radius) <= PREFETCH_LISTS_MAX {
+            // Gather the probed posting lists of every chunk first, prefetching their headers
+            // and then their data: the 272 (radius 31) list reads are independent, so issuing
+            // them together overlaps their cache misses instead of paying them one by one.
+            let mut lists: Vec<&[u32]> = Vec::new();
+            // lists_end[i]: number of lists gathered up to and including chunk i.
+            let mut lists_end = [0usize; CHUNKS];
+            for i in 0..CHUNKS {
+                if t[i] >= 0 {
+                    let key = chunk(query, i);
+                    let table = &self.buckets[i * BUCKETS..(i + 1) * BUCKETS];
+                    for &mask in &masks[..prefix[t[i] as usize + 1]] {
+                        let list = &table[key ^ mask as usize];
+                        prefetch(std::ptr::from_ref(list));
+                        lists.push(list);
+                    }
                 }
-                let slot = candidates[k];
-                let hash = &self.hashes[slot as usize];
-                let d = scan::distance(hash, query);
-                if d <= radius && self.first_chunk_within(hash, query, &t, i) {
-                    out.push((slot, d));
+                lists_end[i] = lists.len();
+            }
+            for list in &lists {
+                prefetch(list.as_ptr());
+            }
+            let mut start = 0;
+            for (i, &end) in lists_end.iter().enumerate() {
+                for list in &lists[start..end] {
+                    candidates.extend_from_slice(list);
                 }
+                start = end;
+                candidates_end[i] = candidates.len();
+            }
+        } else {
+            // Very large radii probe up to a million lists; stream them instead.
+            for i in 0..CHUNKS {
+                if t[i] >= 0 {
+                    let key = chunk(query, i);
+                    let table = &self.buckets[i * BUCKETS..(i + 1) * BUCKETS];
+                    for &mask in &masks[..prefix[t[i] as usize + 1]] {
+                        candidates.extend_from_slice(&table[key ^ mask as usize]);
+                    }
+                }
+                candidates_end[i] = candidates.len();
+            }
+        }
+        // Verify in one pass, prefetching the hash PREFETCH_AHEAD candidates ahead: this loop
+        // is bound by random reads of the hash array, not by the popcounts.
+        let mut i = 0;
+        for (k, &slot) in candidates.iter().enumerate() {
+            while k >= candidates_end[i] {
+                i += 1;
+            }
+            if let Some(&ahead) = candidates.get(k + PREFETCH_AHEAD) {
+                prefetch(self.hashes[ahead as usize].as_ptr());
+            }
+            let hash = &self.hashes[slot as usize];
+            let d = scan::distance(hash, query);
+            if d <= radius && self.first_chunk_within(hash, query, &t, i) {
+                out.push((slot, d));
             }
         }
     }
