@@ -115,10 +115,10 @@ pub fn canonical_value(signal_type: SignalType, raw: &str) -> Result<String, Str
 }
 
 /// Reads a hash list row by row. I/O errors end the iteration with a final error row.
-pub fn read_hash_list<'a, R: Read + 'a>(
+pub fn read_hash_list<'a, R: Read + Send + 'a>(
     reader: R,
     format: HashListFormat,
-) -> Box<dyn Iterator<Item = Result<HashListRow, RowError>> + 'a> {
+) -> Box<dyn Iterator<Item = Result<HashListRow, RowError>> + Send + 'a> {
     match format {
         HashListFormat::Csv => Box::new(read_csv(reader)),
         HashListFormat::JsonLines => Box::new(read_json_lines(reader)),
@@ -133,13 +133,16 @@ struct NewlineTracker<R> {
     offset: u64,
     line_is_empty: bool,
     /// (offset of a newline, whether the line it ends is empty apart from `\r`).
-    newlines: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<(u64, bool)>>>,
+    newlines: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(u64, bool)>>>,
 }
 
 impl<R: Read> Read for NewlineTracker<R> {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
         let count = self.inner.read(buffer)?;
-        let mut newlines = self.newlines.borrow_mut();
+        let mut newlines = self
+            .newlines
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         for (index, byte) in buffer[..count].iter().enumerate() {
             match byte {
                 b'\n' => {
@@ -155,8 +158,10 @@ impl<R: Read> Read for NewlineTracker<R> {
     }
 }
 
-fn read_csv<R: Read>(reader: R) -> impl Iterator<Item = Result<HashListRow, RowError>> {
-    let newlines = std::rc::Rc::new(std::cell::RefCell::new(std::collections::VecDeque::new()));
+fn read_csv<R: Read + Send>(
+    reader: R,
+) -> impl Iterator<Item = Result<HashListRow, RowError>> + Send {
+    let newlines = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
     let tracker = NewlineTracker {
         inner: reader,
         offset: 0,
@@ -167,7 +172,9 @@ fn read_csv<R: Read>(reader: R) -> impl Iterator<Item = Result<HashListRow, RowE
     // Line of the record whose parse started at byte `start`: one more than the newlines
     // before it, plus the empty lines the parser skipped from there.
     let mut line_at = move |start: u64| {
-        let mut pending = newlines.borrow_mut();
+        let mut pending = newlines
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         while pending.front().is_some_and(|&(offset, _)| offset <= start) {
             pending.pop_front();
             lines_before += 1;
@@ -258,7 +265,9 @@ fn read_csv<R: Read>(reader: R) -> impl Iterator<Item = Result<HashListRow, RowE
     })
 }
 
-fn read_json_lines<R: Read>(reader: R) -> impl Iterator<Item = Result<HashListRow, RowError>> {
+fn read_json_lines<R: Read + Send>(
+    reader: R,
+) -> impl Iterator<Item = Result<HashListRow, RowError>> + Send {
     let mut lines = BufReader::new(reader).lines();
     let mut line_number = 0u64;
     let mut finished = false;
