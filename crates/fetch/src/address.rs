@@ -576,7 +576,12 @@ mod tests {
                 Embedding::Ipv4Mapped,
                 "127.0.0.1",
             ),
-            ("::ffff:10.1.2.3", Private, Embedding::Ipv4Mapped, "10.1.2.3"),
+            (
+                "::ffff:10.1.2.3",
+                Private,
+                Embedding::Ipv4Mapped,
+                "10.1.2.3",
+            ),
             (
                 "::ffff:169.254.169.254",
                 CloudMetadata,
@@ -601,12 +606,7 @@ mod tests {
                 Embedding::Ipv4Compatible,
                 "169.254.169.254",
             ),
-            (
-                "64:ff9b::10.0.0.1",
-                Private,
-                Embedding::Nat64,
-                "10.0.0.1",
-            ),
+            ("64:ff9b::10.0.0.1", Private, Embedding::Nat64, "10.0.0.1"),
             (
                 "64:ff9b::a9fe:a9fe",
                 CloudMetadata,
@@ -710,10 +710,8 @@ mod tests {
 
     #[test]
     fn cloud_metadata_is_refused_even_when_everything_is_allowlisted() {
-        let everything = AddressPolicy::with_allowlist([
-            "0.0.0.0/0".parse().unwrap(),
-            "::/0".parse().unwrap(),
-        ]);
+        let everything =
+            AddressPolicy::with_allowlist(["0.0.0.0/0".parse().unwrap(), "::/0".parse().unwrap()]);
         assert!(everything.check("10.0.0.1".parse().unwrap()).is_ok());
         for text in [
             "169.254.169.254",

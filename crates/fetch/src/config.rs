@@ -203,9 +203,7 @@ impl RemovedPageRule {
                 name: "youtube-terms-removed".to_owned(),
                 host_suffix: "youtube.com".to_owned(),
                 statuses: vec![200],
-                body_contains: Some(
-                    "This video has been removed for violating YouTube".to_owned(),
-                ),
+                body_contains: Some("This video has been removed for violating YouTube".to_owned()),
                 final_url_contains: None,
             },
             RemovedPageRule {
@@ -264,7 +262,10 @@ impl RemovedPageRule {
 }
 
 fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|window| window == needle)
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
 }
 
 #[cfg(test)]
@@ -356,7 +357,12 @@ mod tests {
         };
         let notice = b"<html><p>This content has been removed</p></html>";
         assert!(rule.matches("files.example", 200, "https://files.example/x", notice));
-        assert!(rule.matches("cdn.files.example", 200, "https://cdn.files.example/x", notice));
+        assert!(rule.matches(
+            "cdn.files.example",
+            200,
+            "https://cdn.files.example/x",
+            notice
+        ));
         assert!(!rule.matches("notfiles.example", 200, "https://notfiles.example/", notice));
         assert!(!rule.matches("files.example", 500, "https://files.example/x", notice));
         assert!(!rule.matches("files.example", 200, "https://files.example/x", b"a video"));

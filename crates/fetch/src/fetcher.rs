@@ -225,7 +225,7 @@ impl Fetcher {
                 if is_redirect(status) {
                     let next = match redirect_target(&current, &answer.headers, config) {
                         Ok(next) => next,
-                        Err(outcome) => return outcome,
+                        Err(problem) => return problem.into_outcome(),
                     };
                     if let Some(Hop {
                         result: HopResult::Response { location, .. },
@@ -458,35 +458,50 @@ fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
+/// Why a redirect cannot be followed.
+#[derive(Debug, PartialEq, Eq)]
+enum RedirectProblem {
+    /// No usable `Location`: a protocol fault of the server.
+    Unusable(String),
+    /// The target is a URL the fetcher refuses to fetch.
+    Refused { url: String, error: UrlError },
+}
+
+impl RedirectProblem {
+    fn into_outcome(self) -> FetchOutcome {
+        match self {
+            RedirectProblem::Unusable(message) => {
+                unreachable(UnreachableReason::Protocol, message, None)
+            }
+            RedirectProblem::Refused { url, error } => FetchOutcome::Blocked(Blocked {
+                url,
+                reason: BlockReason::Url(error),
+            }),
+        }
+    }
+}
+
 fn redirect_target(
     current: &TargetUrl,
     headers: &HeaderMap,
     config: &FetchConfig,
-) -> Result<TargetUrl, FetchOutcome> {
+) -> Result<TargetUrl, RedirectProblem> {
     let Some(location) = headers
         .get(header::LOCATION)
         .and_then(|value| value.to_str().ok())
     else {
-        return Err(unreachable(
-            UnreachableReason::Protocol,
+        return Err(RedirectProblem::Unusable(
             "redirect without a readable location header".to_owned(),
-            None,
         ));
     };
     let joined = current.as_url().join(location).map_err(|error| {
-        unreachable(
-            UnreachableReason::Protocol,
-            format!("redirect to unusable location `{location}`: {error}"),
-            None,
-        )
+        RedirectProblem::Unusable(format!(
+            "redirect to unusable location `{location}`: {error}"
+        ))
     })?;
-    let text = joined.as_str().to_owned();
-    TargetUrl::from_url(joined, config.max_url_length).map_err(|error| {
-        FetchOutcome::Blocked(Blocked {
-            url: text,
-            reason: BlockReason::Url(error),
-        })
-    })
+    let url = joined.as_str().to_owned();
+    TargetUrl::from_url(joined, config.max_url_length)
+        .map_err(|error| RedirectProblem::Refused { url, error })
 }
 
 /// `Retry-After` as a wait: delta-seconds, or an HTTP date measured against the response's own
@@ -538,16 +553,16 @@ fn classify_error(error: &reqwest::Error) -> Attempt {
     while let Some(current) = cause {
         if let Some(resolve) = current.downcast_ref::<ResolveError>() {
             return match resolve {
-                ResolveError::Refused { host, refusals } => Attempt::Blocked(BlockReason::Address {
-                    host: host.clone(),
-                    refusals: refusals.clone(),
-                }),
-                ResolveError::Lookup { .. } | ResolveError::NoAddresses { .. } => {
-                    Attempt::Failed {
-                        reason: UnreachableReason::Dns,
-                        message: resolve.to_string(),
-                    }
+                ResolveError::Refused { host, refusals } => {
+                    Attempt::Blocked(BlockReason::Address {
+                        host: host.clone(),
+                        refusals: refusals.clone(),
+                    })
                 }
+                ResolveError::Lookup { .. } | ResolveError::NoAddresses { .. } => Attempt::Failed {
+                    reason: UnreachableReason::Dns,
+                    message: resolve.to_string(),
+                },
             };
         }
         if is_tls_error(current) {
@@ -637,12 +652,17 @@ mod tests {
         let next = redirect_target(&current, &headers, &config).unwrap();
         assert_eq!(next.as_str(), "https://a.example/img.jpg");
 
-        headers.insert(header::LOCATION, HeaderValue::from_static("file:///etc/passwd"));
-        let Err(FetchOutcome::Blocked(blocked)) = redirect_target(&current, &headers, &config)
-        else {
-            panic!("a redirect to file: must be blocked");
-        };
-        assert_eq!(blocked.reason, BlockReason::Url(UrlError::Scheme("file".into())));
+        headers.insert(
+            header::LOCATION,
+            HeaderValue::from_static("file:///etc/passwd"),
+        );
+        assert_eq!(
+            redirect_target(&current, &headers, &config).unwrap_err(),
+            RedirectProblem::Refused {
+                url: "file:///etc/passwd".into(),
+                error: UrlError::Scheme("file".into())
+            }
+        );
 
         headers.insert(
             header::LOCATION,
@@ -650,29 +670,39 @@ mod tests {
         );
         assert!(matches!(
             redirect_target(&current, &headers, &config),
-            Err(FetchOutcome::Blocked(Blocked {
-                reason: BlockReason::Url(UrlError::Credentials),
+            Err(RedirectProblem::Refused {
+                error: UrlError::Credentials,
                 ..
-            }))
+            })
         ));
 
         headers.remove(header::LOCATION);
         assert!(matches!(
             redirect_target(&current, &headers, &config),
-            Err(FetchOutcome::Unreachable(Unreachable {
-                reason: UnreachableReason::Protocol,
-                ..
-            }))
+            Err(RedirectProblem::Unusable(_))
         ));
     }
 
     #[test]
     fn transient_reasons_are_the_retryable_ones() {
         use UnreachableReason::*;
-        for reason in [Dns, Connect, Timeout, Interrupted, HttpStatus(429), HttpStatus(503)] {
+        for reason in [
+            Dns,
+            Connect,
+            Timeout,
+            Interrupted,
+            HttpStatus(429),
+            HttpStatus(503),
+        ] {
             assert!(reason.is_transient(), "{reason:?}");
         }
-        for reason in [Tls, Protocol, TooManyRedirects, HttpStatus(404), HttpStatus(403)] {
+        for reason in [
+            Tls,
+            Protocol,
+            TooManyRedirects,
+            HttpStatus(404),
+            HttpStatus(403),
+        ] {
             assert!(!reason.is_transient(), "{reason:?}");
         }
     }

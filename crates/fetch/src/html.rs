@@ -222,15 +222,30 @@ mod tests {
         let expected = vec![
             ("https://host.example/og.jpg", MediaSource::OgImage),
             ("https://cdn.example/v.mp4", MediaSource::OgVideo),
-            ("https://host.example/articles/thumb.png", MediaSource::LinkImageSrc),
+            (
+                "https://host.example/articles/thumb.png",
+                MediaSource::LinkImageSrc,
+            ),
             ("https://host.example/articles/a.jpg", MediaSource::ImgSrc),
-            ("https://host.example/articles/a-large.jpg", MediaSource::ImgSrcset),
+            (
+                "https://host.example/articles/a-large.jpg",
+                MediaSource::ImgSrcset,
+            ),
             ("https://host.example/media/clip.mp4", MediaSource::VideoSrc),
-            ("https://host.example/articles/poster.jpg", MediaSource::VideoPoster),
-            ("https://host.example/articles/clip.webm", MediaSource::Source),
+            (
+                "https://host.example/articles/poster.jpg",
+                MediaSource::VideoPoster,
+            ),
+            (
+                "https://host.example/articles/clip.webm",
+                MediaSource::Source,
+            ),
             ("https://host.example/articles/p2.webp", MediaSource::Source),
             ("https://host.example/articles/p.jpg", MediaSource::ImgSrc),
-            ("https://host.example/articles/lazy.jpg", MediaSource::ImgSrc),
+            (
+                "https://host.example/articles/lazy.jpg",
+                MediaSource::ImgSrc,
+            ),
         ];
         let expected: Vec<(String, MediaSource)> = expected
             .into_iter()
@@ -247,8 +262,14 @@ mod tests {
         assert_eq!(
             found,
             vec![
-                ("https://host.example/articles/x.jpg".to_owned(), MediaSource::ImgSrc),
-                ("https://host.example/articles/y.jpg".to_owned(), MediaSource::ImgSrc),
+                (
+                    "https://host.example/articles/x.jpg".to_owned(),
+                    MediaSource::ImgSrc
+                ),
+                (
+                    "https://host.example/articles/y.jpg".to_owned(),
+                    MediaSource::ImgSrc
+                ),
             ]
         );
         assert!(urls(html, 0).is_empty());
@@ -263,7 +284,10 @@ mod tests {
             <textarea><img src="in-text.jpg"></textarea>"#;
         assert_eq!(
             urls(html, 10),
-            vec![("https://static.example/m/upper.jpg".to_owned(), MediaSource::ImgSrc)]
+            vec![(
+                "https://static.example/m/upper.jpg".to_owned(),
+                MediaSource::ImgSrc
+            )]
         );
     }
 
@@ -274,7 +298,10 @@ mod tests {
             Some("b.jpg")
         );
         assert_eq!(largest_srcset_candidate("a.jpg, b.jpg 2x"), Some("b.jpg"));
-        assert_eq!(largest_srcset_candidate("a.jpg 2x, b.jpg 100w"), Some("b.jpg"));
+        assert_eq!(
+            largest_srcset_candidate("a.jpg 2x, b.jpg 100w"),
+            Some("b.jpg")
+        );
         assert_eq!(
             largest_srcset_candidate("/i/w_100,h_80/a.jpg 100w, /i/w_900,h_720/a.jpg 900w"),
             Some("/i/w_900,h_720/a.jpg")

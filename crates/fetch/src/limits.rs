@@ -56,7 +56,11 @@ impl HostLimits {
             let now = Instant::now();
             hosts.retain(|_, state| {
                 Arc::strong_count(state) > 1
-                    || state.next_start.lock().map(|next| *next > now).unwrap_or(true)
+                    || state
+                        .next_start
+                        .lock()
+                        .map(|next| *next > now)
+                        .unwrap_or(true)
             });
         }
         hosts
@@ -159,9 +163,13 @@ mod tests {
     fn backoff_doubles_stays_in_the_upper_half_and_is_capped() {
         let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1), Some(1));
         for retry in 0..8 {
-            let nominal = (Duration::from_millis(100) * 2u32.pow(retry)).min(Duration::from_secs(1));
+            let nominal =
+                (Duration::from_millis(100) * 2u32.pow(retry)).min(Duration::from_secs(1));
             let delay = backoff.delay(retry);
-            assert!(delay >= nominal / 2 && delay <= nominal, "{retry}: {delay:?}");
+            assert!(
+                delay >= nominal / 2 && delay <= nominal,
+                "{retry}: {delay:?}"
+            );
         }
         assert!(backoff.delay(u32::MAX) <= Duration::from_secs(1));
     }

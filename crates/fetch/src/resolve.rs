@@ -67,11 +67,7 @@ impl StaticResolver {
     }
 
     /// Adds `name` answering each of `answers` in turn; the last one repeats.
-    pub fn with_sequence(
-        self,
-        name: &str,
-        answers: impl IntoIterator<Item = Vec<IpAddr>>,
-    ) -> Self {
+    pub fn with_sequence(self, name: &str, answers: impl IntoIterator<Item = Vec<IpAddr>>) -> Self {
         if let Ok(mut table) = self.table.lock() {
             table.insert(
                 name.to_ascii_lowercase(),

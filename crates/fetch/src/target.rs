@@ -197,7 +197,10 @@ mod tests {
             TargetUrl::parse("not a url"),
             Err(UrlError::Parse(_))
         ));
-        assert!(matches!(TargetUrl::parse("http://"), Err(UrlError::Parse(_))));
+        assert!(matches!(
+            TargetUrl::parse("http://"),
+            Err(UrlError::Parse(_))
+        ));
     }
 
     #[test]
@@ -212,14 +215,15 @@ mod tests {
             "http://127.1/",
         ] {
             let url = TargetUrl::parse(text).unwrap();
-            assert_eq!(url.literal_ip(), Some("127.0.0.1".parse().unwrap()), "{text}");
+            assert_eq!(
+                url.literal_ip(),
+                Some("127.0.0.1".parse().unwrap()),
+                "{text}"
+            );
             assert_eq!(url.host_key(), "127.0.0.1");
         }
         let v6 = TargetUrl::parse("http://[::ffff:169.254.169.254]/").unwrap();
-        assert_eq!(
-            v6.literal_ip(),
-            Some("::ffff:a9fe:a9fe".parse().unwrap())
-        );
+        assert_eq!(v6.literal_ip(), Some("::ffff:a9fe:a9fe".parse().unwrap()));
     }
 
     #[test]
