@@ -157,7 +157,7 @@ async fn main() {
     let paced_ok = tightest_mean_gap.as_secs_f64() >= 0.99 * options.interval_ms as f64 / 1000.0;
     if worst_in_flight > options.per_host
         || !paced_ok
-        || kinds.get(OutcomeKind::Live.as_str()).is_none()
+        || !kinds.contains_key(OutcomeKind::Live.as_str())
     {
         eprintln!("per-host limits violated or nothing live");
         std::process::exit(1);
