@@ -4,7 +4,8 @@
 //! ```text
 //! cargo run --release -p takedown-index --example index_bench -- [--sizes 1000000,10000000]
 //!     [--queries 2000] [--runs 3] [--python target/bench-venv/bin/python]
-//!     [--faiss-script bench/index/faiss_anchor.py] [--no-faiss] [--crossover]
+//!     [--faiss-script bench/index/faiss_anchor.py] [--no-faiss] [--crossover] [--quick]
+//!     [--datasets uniform,clustered]
 //! ```
 //!
 //! Data sets (fixed seeds): `uniform` random hashes, and `clustered`: centres whose bits are
@@ -31,6 +32,7 @@ struct Args {
     crossover: bool,
     rss_probe: Option<(String, usize)>,
     quick: bool,
+    datasets: Vec<String>,
 }
 
 fn parse_args() -> Args {
@@ -44,6 +46,7 @@ fn parse_args() -> Args {
         crossover: false,
         rss_probe: None,
         quick: false,
+        datasets: vec!["uniform".into(), "clustered".into()],
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -63,6 +66,7 @@ fn parse_args() -> Args {
             "--no-faiss" => args.python = None,
             "--crossover" => args.crossover = true,
             "--quick" => args.quick = true,
+            "--datasets" => args.datasets = value().split(',').map(String::from).collect(),
             "--rss-probe" => {
                 let dataset = value();
                 args.rss_probe = Some((dataset, value().parse().expect("n")));
@@ -427,7 +431,7 @@ fn main() {
     std::fs::create_dir_all(&args.out).expect("output directory");
     let mut rows: Vec<Row> = Vec::new();
     for &n in &args.sizes {
-        for dataset in ["uniform", "clustered"] {
+        for dataset in args.datasets.iter().map(String::as_str) {
             eprintln!("{dataset} n={n}: generating...");
             let hashes = generate(dataset, n, seed_for(n));
             let queries = make_queries(&hashes, args.queries, 99);

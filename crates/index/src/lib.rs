@@ -22,7 +22,7 @@
 //! is within its own threshold `t_j` (a few popcounts on the already-loaded hash): each match
 //! is reported exactly once, by the first chunk that is guaranteed to see it.
 //!
-//! # Memory layout (about 114 bytes per hash; see [`HammingIndex::memory_bytes`])
+//! # Memory layout (120 bytes per hash at 10M, 146 at 1M; see [`HammingIndex::memory_bytes`])
 //!
 //! * `hashes: Vec<[u64; 4]>`, dense by slot (32 B): candidates are verified here, and the
 //!   SIMD scan streams it. Two hashes per cache line.
@@ -46,10 +46,14 @@
 //! POPCNT kernels chosen at run time. Multi-index cost grows with the number of probed
 //! buckets (`C(16, <= t)` per chunk: 17 at radius 31, 137 at radius 47, 697 at radius 63)
 //! and the candidates they hold, while the scan costs the same per stored hash at every
-//! radius. [`Strategy::Auto`] compares a cost model whose constants were measured on the
-//! development machine (see `docs/benchmarks.md`): the scan is used for small sets (a few
-//! thousand hashes) and for large radii, where a large fraction of the set would become
-//! random-access candidates anyway.
+//! radius. [`Strategy::Auto`] compares a cost model whose constants were fitted to a
+//! measured sweep (`docs/benchmarks.md`): estimated multi-index time
+//! `12 ns x probed buckets + 13 ns x n x probed buckets / 65536` against `1 ns x n` for the
+//! scan. So the scan is chosen below about 3,500 hashes at radius 31, 20k at radius 39,
+//! 47k at radius 47, and at every size from radius 53 up (there the probed buckets hold over
+//! 8% of the set, and reading 8% at random costs more than streaming all of it).
+//! The measured crossovers: radius 31 between 4k and 16k hashes, radius 47 between 65k and
+//! 262k, radius 63 a tie at 1M; the model errs only where the two are within 2x of each other.
 
 mod scan;
 mod slots;
