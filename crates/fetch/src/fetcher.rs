@@ -586,14 +586,21 @@ fn classify_error(error: &reqwest::Error) -> Attempt {
 }
 
 fn is_tls_error(error: &(dyn std::error::Error + 'static)) -> bool {
-    if error.is::<rustls::Error>() {
-        return true;
+    // rustls reports through `io::Error`s, possibly nested, and an `io::Error`'s `source()`
+    // skips the error it wraps: unwrap them by hand.
+    let mut current = error;
+    loop {
+        if current.is::<rustls::Error>() {
+            return true;
+        }
+        match current
+            .downcast_ref::<io::Error>()
+            .and_then(|io_error| io_error.get_ref())
+        {
+            Some(inner) => current = inner,
+            None => return false,
+        }
     }
-    // rustls reports through `io::Error`, whose `source()` skips the error it wraps.
-    error
-        .downcast_ref::<io::Error>()
-        .and_then(|io_error| io_error.get_ref())
-        .is_some_and(|inner| inner.is::<rustls::Error>())
 }
 
 fn error_chain_text(error: &reqwest::Error) -> String {

@@ -10,6 +10,8 @@ use std::collections::HashSet;
 use scraper::{ElementRef, Html};
 use url::Url;
 
+use crate::outcome::Live;
+
 /// Where in the page a media URL was found (part of the evidence of its exact location).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MediaSource {
@@ -41,7 +43,29 @@ pub struct MediaLink {
     pub found_in: MediaSource,
 }
 
+/// The media embedded in a fetched page, or nothing when the page is not HTML.
+///
+/// The body is decoded as UTF-8 with invalid bytes replaced: URLs in attributes are ASCII (or
+/// percent-encoded) in practice, whatever the page's text encoding.
+pub fn media_in_page(page: &Live, limit: usize) -> Vec<MediaLink> {
+    let is_html = page.content_type.as_deref().is_some_and(|content_type| {
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        essence.eq_ignore_ascii_case("text/html")
+            || essence.eq_ignore_ascii_case("application/xhtml+xml")
+    });
+    let Ok(page_url) = Url::parse(&page.final_url) else {
+        return Vec::new();
+    };
+    if !is_html {
+        return Vec::new();
+    }
+    extract_media_urls(&String::from_utf8_lossy(&page.body), &page_url, limit)
+}
+
 /// The media URLs embedded in `html`, in page order, without repeats, at most `limit`.
+///
+/// Parsing is CPU work proportional to the page: for pages of megabytes, call it from
+/// `spawn_blocking` rather than on the async runtime.
 ///
 /// Relative URLs are resolved against `<base href>` when the page has one, else `page_url`.
 /// Only `http` and `https` URLs are returned (`data:` and `blob:` have nothing to fetch).

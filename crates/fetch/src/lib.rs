@@ -69,7 +69,7 @@ pub mod target;
 pub use address::{AddressPolicy, IpCidr, Refusal, SpecialRange};
 pub use config::{ConfigError, FetchConfig, RemovedPageRule};
 pub use fetcher::Fetcher;
-pub use html::{extract_media_urls, MediaLink, MediaSource};
+pub use html::{extract_media_urls, media_in_page, MediaLink, MediaSource};
 pub use outcome::{
     BlockReason, Blocked, FetchOutcome, FetchReport, Hop, HopResult, Live, OutcomeKind, Removed,
     RemovedReason, Unreachable, UnreachableReason,

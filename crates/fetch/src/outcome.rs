@@ -317,7 +317,8 @@ pub enum HopResult {
     Response {
         /// Its status.
         status: u16,
-        /// Its `Location` header, for redirects that were followed.
+        /// Where it redirected to (its `Location` resolved against the request URL), for
+        /// redirects that were followed.
         location: Option<String>,
     },
     /// No usable answer.

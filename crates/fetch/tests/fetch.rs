@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use support::{closed_port, Reply, TestServer};
 use takedown_fetch::{
-    extract_media_urls, BlockReason, FetchConfig, FetchOutcome, FetchReport, Fetcher, HopResult,
+    media_in_page, BlockReason, FetchConfig, FetchOutcome, FetchReport, Fetcher, HopResult,
     OutcomeKind, RemovedPageRule, RemovedReason, SpecialRange, StaticResolver, TargetUrl,
     UnreachableReason, UrlError,
 };
@@ -682,9 +682,7 @@ async fn media_found_in_a_page_are_fetched_through_the_same_fetcher() {
     let FetchOutcome::Live(live) = &page.outcome else {
         panic!()
     };
-    let html = String::from_utf8_lossy(&live.body);
-    let page_url = url::Url::parse(&live.final_url).unwrap();
-    let links = extract_media_urls(&html, &page_url, fetcher.config().max_embedded_media);
+    let links = media_in_page(live, fetcher.config().max_embedded_media);
     assert_eq!(links.len(), 3);
     let mut kinds = Vec::new();
     for link in links {
@@ -699,4 +697,51 @@ async fn media_found_in_a_page_are_fetched_through_the_same_fetcher() {
             OutcomeKind::Blocked
         ]
     );
+}
+
+#[tokio::test]
+async fn a_page_that_is_not_html_has_no_embedded_media() {
+    let server = TestServer::start(|_| Reply::new(200, "image/png", "<img src=\"/x.png\">")).await;
+    let report = fetch(&fetcher(loopback_config()), &server.url("/x.png")).await;
+    let FetchOutcome::Live(live) = &report.outcome else {
+        panic!()
+    };
+    assert!(media_in_page(live, 10).is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_tls_handshake_is_a_tls_failure_and_not_retried() {
+    // A plain-text server that answers a TLS ClientHello with HTTP: the handshake fails.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server = {
+        let accepted = accepted.clone();
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                accepted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = stream
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            }
+        })
+    };
+    let report = fetch(
+        &fetcher(loopback_config()),
+        &format!("https://127.0.0.1:{port}/"),
+    )
+    .await;
+    server.abort();
+    let FetchOutcome::Unreachable(unreachable) = &report.outcome else {
+        panic!("{report:?}")
+    };
+    assert_eq!(
+        unreachable.reason,
+        UnreachableReason::Tls,
+        "{unreachable:?}"
+    );
+    assert_eq!(report.attempts(), 1);
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
