@@ -50,7 +50,7 @@ impl IpCidr {
             network,
             prefix_len,
         };
-        if !cidr.contains(network) || mask_address(network, prefix_len) != network {
+        if mask_address(network, prefix_len) != network {
             return Err(CidrError::HostBits(text));
         }
         Ok(cidr)
@@ -645,6 +645,62 @@ mod tests {
                 Some((embedding, inner.parse().unwrap())),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn every_ipv4_slash_16_agrees_with_the_standard_library_predicates() {
+        // One address in each /16 (65,536 of them), both ends of the /16, and every address
+        // the standard library calls special must be refused here too.
+        for high in 0..=u16::MAX {
+            for low in [0u16, 1, 0xfffe, 0xffff] {
+                let address = Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
+                let std_special = address.is_private()
+                    || address.is_loopback()
+                    || address.is_link_local()
+                    || address.is_multicast()
+                    || address.is_broadcast()
+                    || address.is_documentation()
+                    || address.is_unspecified();
+                let ours = classify(IpAddr::V4(address));
+                if std_special {
+                    assert!(ours.is_some(), "{address} is special to std but not to us");
+                }
+                // The IPv4-mapped and NAT64 forms of every address are judged the same way.
+                let mapped = IpAddr::V6(address.to_ipv6_mapped());
+                assert_eq!(classify(mapped).map(|c| c.range), ours.map(|c| c.range));
+                let [a, b, c, d] = address.octets();
+                let nat64 = IpAddr::V6(Ipv6Addr::new(
+                    0x64,
+                    0xff9b,
+                    0,
+                    0,
+                    0,
+                    0,
+                    u16::from_be_bytes([a, b]),
+                    u16::from_be_bytes([c, d]),
+                ));
+                assert_eq!(classify(nat64).map(|c| c.range), ours.map(|c| c.range));
+            }
+        }
+    }
+
+    #[test]
+    fn every_ipv6_first_segment_agrees_with_the_standard_library_predicates() {
+        for first in 0..=u16::MAX {
+            for rest in [0u16, 1, 0xffff] {
+                let address = Ipv6Addr::new(first, rest, rest, rest, rest, rest, rest, rest | 1);
+                let std_special = address.is_loopback()
+                    || address.is_unspecified()
+                    || address.is_multicast()
+                    || address.is_unique_local()
+                    || address.is_unicast_link_local();
+                let global_unicast_block = (0x2000..=0x3fff).contains(&first);
+                let ours = classify(IpAddr::V6(address));
+                if std_special || !global_unicast_block {
+                    assert!(ours.is_some(), "{address} should be special");
+                }
+            }
         }
     }
 
