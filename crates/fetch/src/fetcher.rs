@@ -223,17 +223,24 @@ impl Fetcher {
                     );
                 }
                 if is_redirect(status) {
-                    let next = match redirect_target(&current, &answer.headers, config) {
-                        Ok(next) => next,
-                        Err(problem) => return problem.into_outcome(),
+                    let target = redirect_target(&current, &answer.headers, config);
+                    // The chain records where each hop pointed, refused targets included.
+                    let pointed_to = match &target {
+                        Ok(next) => Some(next.as_str().to_owned()),
+                        Err(RedirectProblem::Refused { url, .. }) => Some(url.clone()),
+                        Err(RedirectProblem::Unusable(_)) => None,
                     };
                     if let Some(Hop {
                         result: HopResult::Response { location, .. },
                         ..
                     }) = hops.last_mut()
                     {
-                        *location = Some(next.as_str().to_owned());
+                        *location = pointed_to;
                     }
+                    let next = match target {
+                        Ok(next) => next,
+                        Err(problem) => return problem.into_outcome(),
+                    };
                     redirects += 1;
                     if redirects > config.max_redirects {
                         return unreachable(

@@ -309,6 +309,7 @@ async fn redirects_to_metadata_addresses_and_other_schemes_are_blocked() {
         );
     }
     let file = fetch(&fetcher, &server.url("/file")).await;
+    assert_eq!(file.hops[0].location(), Some("file:///etc/passwd"));
     assert!(matches!(
         &file.outcome,
         FetchOutcome::Blocked(b) if b.reason == BlockReason::Url(UrlError::Scheme("file".into()))
