@@ -466,6 +466,22 @@ fn main() {
                     }
                 }
                 best.sort_by(f64::total_cmp);
+                // One-at-a-time updates while the index is full size: remove 10k ids, then
+                // insert them again.
+                let updates: Vec<u64> = (0..10_000u64).map(|i| i * (n as u64 / 10_000)).collect();
+                let start = Instant::now();
+                for &id in &updates {
+                    index.remove(id);
+                }
+                let remove_us = start.elapsed().as_secs_f64() * 1e6 / updates.len() as f64;
+                let start = Instant::now();
+                for &id in &updates {
+                    index.insert(id, Hash256::from_limbs(hashes[id as usize]));
+                }
+                let insert_us = start.elapsed().as_secs_f64() * 1e6 / updates.len() as f64;
+                println!(
+                    "{dataset} n={n} remove {remove_us:.2} us/op, insert {insert_us:.2} us/op"
+                );
                 println!(
                     "{dataset} n={n} build {build_s:.2} s min-of-{} p50 {:.4} ms p90 {:.4} ms mean {:.4} ms",
                     args.runs,
