@@ -71,8 +71,9 @@ pub const DEFAULT_RADIUS: u32 = 31;
 const CHUNKS: usize = 16;
 /// Buckets per chunk table.
 const BUCKETS: usize = 1 << 16;
-/// How many candidates ahead the verify loop prefetches. Measured: 8-32 perform alike at
-/// 10M hashes; fewer leave memory latency exposed.
+/// How many candidates ahead the verify loop prefetches: enough misses in flight to cover a
+/// ~100 ns memory latency at a few ns of work per candidate (the shared benchmark machine
+/// was too noisy to tune this finer than "16 and 32 both beat none").
 const PREFETCH_AHEAD: usize = 32;
 
 /// Above this many probed posting lists (radius 63 probes 11,152) lists are streamed rather
@@ -580,5 +581,18 @@ mod tests {
     fn small_sets_scan_and_large_sets_use_multi_index() {
         let index = HammingIndex::new();
         assert_eq!(index.auto_strategy(31), Strategy::Scan);
+        let items = (0..20_000u64)
+            .map(|i| {
+                let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                (
+                    i,
+                    Hash256::from_limbs([x, x.rotate_left(17), !x, x ^ 0x5555]),
+                )
+            })
+            .collect();
+        let index = HammingIndex::build(items);
+        assert_eq!(index.auto_strategy(31), Strategy::MultiIndex);
+        assert_eq!(index.auto_strategy(63), Strategy::Scan);
+        assert_eq!(index.auto_strategy(256), Strategy::Scan);
     }
 }
