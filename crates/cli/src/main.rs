@@ -6,6 +6,7 @@
 //! `--format table`; problems go to stderr as `takedown: PATH: message` lines.
 
 mod commands;
+mod database;
 mod inputs;
 mod output;
 
@@ -32,6 +33,16 @@ enum Command {
     /// Write generated sample images (never real propaganda) and a bank of their hashes, then
     /// match the copies against it.
     Samples(commands::samples::SamplesArgs),
+    /// Organisations (instance administration).
+    Org(commands::org::OrgArgs),
+    /// API tokens: create (prints the secret alone), list, revoke.
+    Token(commands::org::TokenArgs),
+    /// Banks: create, list, share, import and export hash lists.
+    Bank(commands::bank::BankArgs),
+    /// The hash-chained audit log: verify, list.
+    Audit(commands::audit::AuditArgs),
+    /// Write the demo data (organisations, tokens, banks of generated images) into a database.
+    Demo(commands::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +52,11 @@ fn main() -> ExitCode {
         Command::Match(args) => commands::matching::run(args),
         Command::Compare(args) => commands::compare::run(args),
         Command::Samples(args) => commands::samples::run(args),
+        Command::Org(args) => commands::org::run_org(args),
+        Command::Token(args) => commands::org::run_token(args),
+        Command::Bank(args) => commands::bank::run(args),
+        Command::Audit(args) => commands::audit::run(args),
+        Command::Demo(args) => commands::demo::run(args),
     };
     match result {
         Ok(code) => code,

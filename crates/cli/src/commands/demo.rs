@@ -1,0 +1,56 @@
+//! `takedown demo`: write the demo data into a database without serving it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::json;
+use takedown_engine::EngineConfig;
+
+use crate::database::{block_on, open_engine, DatabaseArgs};
+
+/// `takedown demo`
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Where to write the query images (default: `demo-images` next to a SQLite database, or
+    /// in the current directory for PostgreSQL).
+    #[arg(long)]
+    images: Option<PathBuf>,
+}
+
+/// Where demo query images go for a database.
+pub fn images_dir_for(database: &str) -> PathBuf {
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        PathBuf::from("demo-images")
+    } else {
+        PathBuf::from(database)
+            .parent()
+            .map(|parent| parent.join("demo-images"))
+            .unwrap_or_else(|| PathBuf::from("demo-images"))
+    }
+}
+
+/// Runs `takedown demo`.
+pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let database = args.database.resolve()?;
+    let images = args
+        .images
+        .clone()
+        .unwrap_or_else(|| images_dir_for(&database));
+    block_on(async move {
+        let engine = open_engine(&database, EngineConfig::default()).await?;
+        let summary = takedown_engine::load_demo(&engine, &images).await?;
+        println!(
+            "{}",
+            json!({
+                "created": summary.created,
+                "banks": summary.banks.iter().map(|(name, items)| json!({"name": name, "items": items})).collect::<Vec<_>>(),
+                "admin_token": takedown_engine::DEMO_ADMIN_TOKEN,
+                "matcher_token": takedown_engine::DEMO_MATCHER_TOKEN,
+                "query_images": summary.query_images.iter().map(|(path, what)| json!({"path": path.display().to_string(), "what": what})).collect::<Vec<_>>(),
+            })
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
