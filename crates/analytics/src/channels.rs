@@ -132,6 +132,10 @@ pub fn channel_shift(
             "channel shift needs non-empty windows".into(),
         ));
     }
+    // Window bounds computed once: `DayRange::contains` rebuilds them per call.
+    let (b0, b1, a0, a1) = (before.start(), before.end(), after.start(), after.end());
+    let in_before = |t: DateTime<Utc>| t >= b0 && t < b1;
+    let in_after = |t: DateTime<Utc>| t >= a0 && t < a1;
     let mut counts: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     let mut mine: Vec<&Release> = releases.iter().filter(|r| r.outlet == outlet).collect();
     // Stable order for items at the same instant: time, then channel, then title.
@@ -144,17 +148,16 @@ pub fn channel_shift(
     let mut known: BTreeSet<&str> = BTreeSet::new();
     let before_channels: BTreeSet<&str> = mine
         .iter()
-        .filter(|r| before.contains(r.time))
+        .filter(|r| in_before(r.time))
         .map(|r| r.channel.as_str())
         .collect();
     let mut new_seen: BTreeSet<&str> = BTreeSet::new();
     let mut items = Vec::new();
-    let after_start = after.start();
     for r in &mine {
-        if before.contains(r.time) {
+        if in_before(r.time) {
             counts.entry(&r.channel).or_default().0 += 1;
         }
-        if after.contains(r.time) {
+        if in_after(r.time) {
             counts.entry(&r.channel).or_default().1 += 1;
             let is_new = match scope {
                 NewChannelScope::BeforeWindow => !before_channels.contains(r.channel.as_str()),
@@ -173,7 +176,7 @@ pub fn channel_shift(
             }
         }
         // "Known" for EverBefore: used at any time before the after window.
-        if r.time < after_start {
+        if r.time < a0 {
             known.insert(&r.channel);
         }
     }
