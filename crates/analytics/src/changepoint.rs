@@ -244,8 +244,15 @@ pub fn optimal_partitioning_objective(y: &[f64], cfg: &PeltConfig) -> f64 {
 }
 
 /// Penalised objective of a given segmentation (changepoints = segment starts), to compare
-/// segmentations from other tools.
+/// segmentations from other tools. `NaN` unless the changepoints are strictly increasing and
+/// inside `1..n`.
 pub fn segmentation_objective(y: &[f64], cfg: &PeltConfig, changepoints: &[usize]) -> f64 {
+    let valid = changepoints.windows(2).all(|w| w[0] < w[1])
+        && changepoints.first().is_none_or(|&c| c > 0)
+        && changepoints.last().is_none_or(|&c| c < y.len());
+    if !valid {
+        return f64::NAN;
+    }
     let pen = penalty_value(y, cfg);
     let pre = Prefix::new(y);
     let mut bounds = vec![0];
