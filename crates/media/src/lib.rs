@@ -59,6 +59,7 @@ mod gif;
 mod jpeg;
 mod png;
 mod sniff;
+pub mod video;
 mod webp;
 
 pub use error::MediaError;

@@ -11,6 +11,7 @@ pub mod digest;
 pub mod hash256;
 pub mod image;
 pub mod pdq;
+pub mod vpdq;
 
 pub use digest::Digests;
 pub use hash256::{Hash256, ParseHashError};
