@@ -7,12 +7,14 @@
 //! Every signal type carries an algorithm name and version ([`SignalAlgorithm`]) so that a change
 //! of algorithm can never silently mix incompatible fingerprints in one bank.
 
+pub mod audio;
 pub mod digest;
 pub mod hash256;
 pub mod image;
 pub mod pdq;
 pub mod vpdq;
 
+pub use audio::AudioFingerprint;
 pub use digest::Digests;
 pub use hash256::{Hash256, ParseHashError};
 pub use image::{Channels, Image};
