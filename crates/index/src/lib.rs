@@ -55,12 +55,15 @@
 //! The measured crossovers: radius 31 between 4k and 16k hashes, radius 47 between 65k and
 //! 262k, radius 63 a tie at 1M; the model errs only where the two are within 2x of each other.
 
+pub mod audio;
 mod scan;
 mod slots;
+pub mod video;
 
 use rayon::prelude::*;
 use std::sync::OnceLock;
 
+pub use audio::{AudioIndex, AudioIndexConfig, AudioMatch};
 pub use scan::{brute_force_scan, brute_force_scan_with, ScanKernel};
 pub use takedown_signals::Hash256;
 
