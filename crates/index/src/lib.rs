@@ -58,7 +58,6 @@
 pub mod audio;
 mod scan;
 mod slots;
-pub mod video;
 
 use rayon::prelude::*;
 use std::sync::OnceLock;
