@@ -53,6 +53,7 @@
 //! The format is detected from magic bytes only ([`sniff_format`]); for other content the error
 //! says what the bytes look like ("HTML document", "PDF document", ...).
 
+pub mod audio;
 mod bmp;
 mod error;
 mod gif;
@@ -62,6 +63,7 @@ mod sniff;
 pub mod video;
 mod webp;
 
+pub use audio::{decode_audio, AudioError, AudioLimits, AudioOptions, DecodedAudio};
 pub use error::MediaError;
 pub use sniff::Sniffed;
 use takedown_signals::{Channels, Image};
