@@ -58,6 +58,8 @@
 pub mod audio;
 mod scan;
 mod slots;
+pub mod text;
+pub mod video;
 
 use rayon::prelude::*;
 use std::sync::OnceLock;

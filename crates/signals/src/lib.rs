@@ -12,6 +12,7 @@ pub mod digest;
 pub mod hash256;
 pub mod image;
 pub mod pdq;
+pub mod text;
 pub mod vpdq;
 
 pub use audio::AudioFingerprint;
