@@ -87,8 +87,8 @@ fn main() {
         .par_iter()
         .map(|e| {
             let bytes = std::fs::read(&e.path).expect("read corpus file");
-            let audio = decode_audio(&bytes, &options)
-                .unwrap_or_else(|err| panic!("{}: {err}", e.path));
+            let audio =
+                decode_audio(&bytes, &options).unwrap_or_else(|err| panic!("{}: {err}", e.path));
             let plain = fingerprint(&audio.samples).into_sub_fingerprints();
             let variants = if e.role == "query" {
                 fingerprint_variants(&audio.samples, &stretch)
@@ -98,16 +98,26 @@ fn main() {
             } else {
                 Vec::new()
             };
-            let keep = if e.role == "distractor" { audio.samples } else { Vec::new() };
+            let keep = if e.role == "distractor" {
+                audio.samples
+            } else {
+                Vec::new()
+            };
             (plain, variants, read_fpcalc(&e.fpcalc), keep)
         })
         .collect();
 
-    let banked: Vec<usize> = (0..entries.len()).filter(|&i| entries[i].role == "original").collect();
-    let ours_items: Vec<(u64, &[u32])> =
-        banked.iter().map(|&i| (entries[i].id, prints[i].0.as_slice())).collect();
-    let anchor_items: Vec<(u64, &[u32])> =
-        banked.iter().map(|&i| (entries[i].id, prints[i].2.as_slice())).collect();
+    let banked: Vec<usize> = (0..entries.len())
+        .filter(|&i| entries[i].role == "original")
+        .collect();
+    let ours_items: Vec<(u64, &[u32])> = banked
+        .iter()
+        .map(|&i| (entries[i].id, prints[i].0.as_slice()))
+        .collect();
+    let anchor_items: Vec<(u64, &[u32])> = banked
+        .iter()
+        .map(|&i| (entries[i].id, prints[i].2.as_slice()))
+        .collect();
 
     // Negative queries: 10 s windows of every distractor, every 2 s. takedown's are cut from
     // the decoded samples; fpcalc's from its fingerprint of the whole distractor (same
@@ -170,9 +180,24 @@ fn main() {
     println!("## Calibration\n");
     println!("| method | negative pairs | lowest negative BER | threshold |");
     println!("|---|---:|---:|---:|");
-    println!("| takedown | {} | {:.4} | {:.4} |", ours_negatives.len(), min(&ours_negatives), t_ours);
-    println!("| takedown + speed/tempo variants | {} | {:.4} | {:.4} |", ours_var_negatives.len(), min(&ours_var_negatives), t_var);
-    println!("| fpcalc (anchor) | {} | {:.4} | {:.4} |", anchor_negatives.len(), min(&anchor_negatives), t_anchor);
+    println!(
+        "| takedown | {} | {:.4} | {:.4} |",
+        ours_negatives.len(),
+        min(&ours_negatives),
+        t_ours
+    );
+    println!(
+        "| takedown + speed/tempo variants | {} | {:.4} | {:.4} |",
+        ours_var_negatives.len(),
+        min(&ours_var_negatives),
+        t_var
+    );
+    println!(
+        "| fpcalc (anchor) | {} | {:.4} | {:.4} |",
+        anchor_negatives.len(),
+        min(&anchor_negatives),
+        t_anchor
+    );
 
     // Recall per transform.
     let index = {
@@ -209,15 +234,29 @@ fn main() {
             let hit = |ms: &[takedown_index::AudioMatch]| ms.iter().any(|m| m.id == e.source);
             let via_index = hit(&index.search(plain));
             let brute = best_bers(&ours_items, plain);
-            let ours_best = brute.iter().find(|(id, _)| *id == e.source).map_or(1.0, |x| x.1);
+            let ours_best = brute
+                .iter()
+                .find(|(id, _)| *id == e.source)
+                .map_or(1.0, |x| x.1);
             let via_brute = ours_best <= t_ours;
             let refs: Vec<&[u32]> = variants.iter().map(Vec::as_slice).collect();
-            let via_var = var_index.search_variants(&refs).iter().any(|(_, m)| m.id == e.source);
+            let via_var = var_index
+                .search_variants(&refs)
+                .iter()
+                .any(|(_, m)| m.id == e.source);
             let anchor_best = best_bers(&anchor_items, anchor)
                 .iter()
                 .find(|(id, _)| *id == e.source)
                 .map_or(1.0, |x| x.1);
-            (e.transform.clone(), via_index, via_brute, via_var, anchor_best <= t_anchor, ours_best, anchor_best)
+            (
+                e.transform.clone(),
+                via_index,
+                via_brute,
+                via_var,
+                anchor_best <= t_anchor,
+                ours_best,
+                anchor_best,
+            )
         })
         .collect();
     for (t, a, b, c, d, ob, ab) in results {
@@ -295,7 +334,10 @@ fn speed(files: &[String]) {
         let (d, f) = (decode_ms[2], fp_ms[2]);
         println!(
             "| {} | {:.1} | {:.1} | {:.1} | {:.0}x |",
-            std::path::Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or(path),
+            std::path::Path::new(path)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or(path),
             seconds,
             d,
             f,
