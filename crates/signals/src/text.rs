@@ -84,7 +84,7 @@ pub const DEFAULT_THRESHOLD: f64 = 0.5;
 
 /// Default minimum shared weight: about this many shared word 3-grams not counting
 /// boilerplate.
-pub const DEFAULT_MIN_SHARED: f64 = 8.0;
+pub const DEFAULT_MIN_SHARED: f64 = 4.0;
 
 /// Why bytes or a signature text could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
