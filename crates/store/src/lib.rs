@@ -8,7 +8,8 @@
 //! `Arc<dyn Store>` returned by [`open`]. Later areas add their own traits beside these.
 //! Requests and results that are about storage rather than the domain (`NewContent`,
 //! `ContentQuery`, `Page`, import counts, the change feed) are defined here; the domain records
-//! come from `takedown-model`, which has no serde: audit images are built here ([`json`](self)).
+//! come from `takedown-model`, which has no serde derives on purpose: the JSON of audit entries
+//! is spelled out here, where it is part of the audit format.
 //!
 //! # Why two SQL dialects
 //!

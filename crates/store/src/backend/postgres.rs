@@ -84,3 +84,23 @@ async fn reserve_content_ids(
     .fetch_all(&mut **tx)
     .await?)
 }
+
+/// Fresh statistics before an import, so that its existence checks and foreign-key checks are
+/// planned for the tables as they are, not as they were when the plans were cached.
+async fn begin_bulk_write(conn: &mut sqlx::PgConnection) -> StoreResult<()> {
+    refresh_statistics(conn).await
+}
+
+async fn end_bulk_write(_conn: &mut sqlx::PgConnection) -> StoreResult<()> {
+    Ok(())
+}
+
+/// `ANALYZE` inside the transaction: it counts the transaction's own uncommitted rows, and the
+/// new statistics invalidate cached plans (including those of the foreign-key triggers), so
+/// lookups switch from scanning a table that was small to using its index.
+async fn refresh_statistics(conn: &mut sqlx::PgConnection) -> StoreResult<()> {
+    sqlx::query("ANALYZE content, signals")
+        .execute(conn)
+        .await?;
+    Ok(())
+}

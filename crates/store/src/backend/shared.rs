@@ -36,11 +36,11 @@ type Conn = <Db as sqlx::Database>::Connection;
 type DbRow = <Db as sqlx::Database>::Row;
 type Transaction = sqlx::Transaction<'static, Db>;
 
-/// Rows per multi-row INSERT in an import. With 14 columns this stays far below SQLite's
-/// 32766 bound parameters; larger batches gain little once statement overhead is amortised.
-const IMPORT_BATCH_ROWS: usize = 500;
+/// Rows per multi-row INSERT in an import. With 14 columns this stays below SQLite's 32766
+/// bound parameters; larger batches gain little once statement overhead is amortised.
+const IMPORT_BATCH_ROWS: usize = 1_000;
 /// Signals per multi-row INSERT (7 columns each).
-const IMPORT_BATCH_SIGNALS: usize = 1_000;
+const IMPORT_BATCH_SIGNALS: usize = 2_000;
 /// Largest page of the index feed.
 const MAX_FEED_PAGE: u32 = 100_000;
 
@@ -550,11 +550,23 @@ struct PendingRow {
 }
 
 /// Counts of an import so far.
-#[derive(Default)]
 struct ImportCounts {
     rows: u64,
     added: u64,
     unchanged: u64,
+    /// Rows added at which to refresh the planner's statistics next.
+    statistics_at: u64,
+}
+
+impl Default for ImportCounts {
+    fn default() -> Self {
+        ImportCounts {
+            rows: 0,
+            added: 0,
+            unchanged: 0,
+            statistics_at: 2_000,
+        }
+    }
 }
 
 /// Writes one batch of import rows: skips rows with a signal already in the bank (or earlier
@@ -580,6 +592,55 @@ async fn flush_import_batch(
             other => other,
         })?;
     batch.clear();
+    // The tables grow inside one long transaction; let the planner know at each tenfold
+    // (PostgreSQL otherwise keeps plans made when they were small, and scans them in full).
+    if counts.added >= counts.statistics_at {
+        super::refresh_statistics(write.conn()).await?;
+        counts.statistics_at = counts.added.saturating_mul(10);
+    }
+    Ok(())
+}
+
+/// Reads, validates and writes the rows of an import in batches, reporting progress.
+async fn import_rows(
+    write: &mut Write,
+    bank: &Bank,
+    rows: &mut ImportRows<'_>,
+    options: &ImportOptions,
+    progress: &mut (dyn FnMut(ImportProgress) + Send),
+    counts: &mut ImportCounts,
+) -> StoreResult<()> {
+    let every = options.progress_every.max(1);
+    let mut batch: Vec<PendingRow> = Vec::with_capacity(IMPORT_BATCH_ROWS);
+    let mut batch_signals = 0usize;
+    let report = |counts: &ImportCounts| ImportProgress {
+        rows: counts.rows,
+        added: counts.added,
+        unchanged: counts.unchanged,
+    };
+    for row in rows {
+        let row = row?;
+        let content = validate::content(&row.content).map_err(|error| RowError {
+            line: row.line,
+            message: error.to_string(),
+        })?;
+        batch_signals += content.signals.len();
+        batch.push(PendingRow {
+            line: row.line,
+            content,
+        });
+        counts.rows += 1;
+        let report_now = counts.rows.is_multiple_of(every);
+        if report_now || batch.len() >= IMPORT_BATCH_ROWS || batch_signals >= IMPORT_BATCH_SIGNALS {
+            flush_import_batch(write, bank, &mut batch, counts).await?;
+            batch_signals = 0;
+        }
+        if report_now {
+            progress(report(counts));
+        }
+    }
+    flush_import_batch(write, bank, &mut batch, counts).await?;
+    progress(report(counts));
     Ok(())
 }
 
@@ -589,13 +650,14 @@ async fn write_import_batch(
     batch: &[PendingRow],
     counts: &mut ImportCounts,
 ) -> StoreResult<()> {
-    // Which of the batch's signals the bank already has. Earlier batches are already written
-    // in this transaction, so they are found here too.
+    // Which of the batch's values the bank already has, with the types they have them as (a
+    // bit per signal type). Earlier batches are already written in this transaction, so they
+    // are found here too; rows accepted earlier in this batch are added as they are accepted.
     let values: HashSet<&str> = batch
         .iter()
         .flat_map(|row| row.content.signals.iter().map(|s| s.value.as_str()))
         .collect();
-    let mut existing: HashSet<(String, String)> = HashSet::new();
+    let mut known: HashMap<String, u16> = HashMap::with_capacity(values.len());
     {
         let mut query =
             QueryBuilder::<Db>::new("SELECT signal_type, value FROM signals WHERE bank_id = ");
@@ -608,26 +670,24 @@ async fn write_import_batch(
         query.push(")");
         let rows = query.build().fetch_all(write.conn()).await?;
         for row in rows {
-            existing.insert((row.try_get(0)?, row.try_get(1)?));
+            let kind: &str = row.try_get(0)?;
+            let bit = type_bit(signal_type(kind)?);
+            *known.entry(row.try_get(1)?).or_default() |= bit;
         }
     }
     let mut new_rows: Vec<&PendingRow> = Vec::with_capacity(batch.len());
     for row in batch.iter() {
-        let known = row.content.signals.iter().any(|signal| {
-            existing.contains(&(
-                signal.signal_type.as_str().to_string(),
-                signal.value.clone(),
-            ))
+        let seen = row.content.signals.iter().any(|signal| {
+            known
+                .get(signal.value.as_str())
+                .is_some_and(|bits| bits & type_bit(signal.signal_type) != 0)
         });
-        if known {
+        if seen {
             counts.unchanged += 1;
             continue;
         }
         for signal in &row.content.signals {
-            existing.insert((
-                signal.signal_type.as_str().to_string(),
-                signal.value.clone(),
-            ));
+            *known.entry(signal.value.clone()).or_default() |= type_bit(signal.signal_type);
         }
         new_rows.push(row);
     }
@@ -650,14 +710,14 @@ async fn write_import_batch(
                 values
                     .push_bind(*id)
                     .push_bind(bank.id.0)
-                    .push_bind(labels.entity.clone())
+                    .push_bind(labels.entity.as_deref())
                     .push_bind(labels.tier.map(|tier| i64::from(tier.number())))
                     .push_bind(labels.severity.map(|s| i64::from(s.value())))
                     .push_bind(labels.confidence.map(|c| i64::from(c.value())))
-                    .push_bind(behaviours.clone())
+                    .push_bind(behaviours.as_str())
                     .push_bind(labels.tlp.as_str())
-                    .push_bind(row.content.note.clone())
-                    .push_bind(row.content.source.clone())
+                    .push_bind(row.content.note.as_str())
+                    .push_bind(row.content.source.as_str())
                     .push_bind(row.content.enabled)
                     .push_bind(row.content.disabled_until.map(super::time_param))
                     .push_bind(now)
@@ -684,7 +744,7 @@ async fn write_import_batch(
                     .push_bind(bank.id.0)
                     .push_bind(signal.signal_type.as_str())
                     .push_bind(i64::from(signal.algorithm_version))
-                    .push_bind(signal.value.clone())
+                    .push_bind(signal.value.as_str())
                     .push_bind(signal.quality.map(i64::from))
                     .push_bind(*change);
             });
@@ -692,6 +752,15 @@ async fn write_import_batch(
         }
     }
     Ok(())
+}
+
+/// A distinct bit for each signal type.
+fn type_bit(kind: SignalType) -> u16 {
+    let position = SignalType::ALL
+        .iter()
+        .position(|known| *known == kind)
+        .unwrap_or(15);
+    1 << position
 }
 
 /// `%text%` for LIKE, with LIKE's own wildcards in `text` escaped by `\`.
@@ -1292,44 +1361,16 @@ impl ContentStore for StoreImpl {
         options: &ImportOptions,
         progress: &mut (dyn FnMut(ImportProgress) + Send),
     ) -> StoreResult<ImportSummary> {
-        let every = options.progress_every.max(1);
         let mut write = Write::begin(self).await?;
         let bank = find_bank(write.conn(), bank).await?;
+        super::begin_bulk_write(write.conn()).await?;
         let mut counts = ImportCounts::default();
-        let mut batch: Vec<PendingRow> = Vec::with_capacity(IMPORT_BATCH_ROWS);
-        let mut batch_signals = 0usize;
-        let report = |counts: &ImportCounts| ImportProgress {
-            rows: counts.rows,
-            added: counts.added,
-            unchanged: counts.unchanged,
-        };
-        // Any early return drops `write`, which rolls the whole import back.
-        for row in rows {
-            let row = row?;
-            let content = validate::content(&row.content).map_err(|error| RowError {
-                line: row.line,
-                message: error.to_string(),
-            })?;
-            batch_signals += content.signals.len();
-            batch.push(PendingRow {
-                line: row.line,
-                content,
-            });
-            counts.rows += 1;
-            let report_now = counts.rows % every == 0;
-            if report_now
-                || batch.len() >= IMPORT_BATCH_ROWS
-                || batch_signals >= IMPORT_BATCH_SIGNALS
-            {
-                flush_import_batch(&mut write, &bank, &mut batch, &mut counts).await?;
-                batch_signals = 0;
-            }
-            if report_now {
-                progress(report(&counts));
-            }
-        }
-        flush_import_batch(&mut write, &bank, &mut batch, &mut counts).await?;
-        progress(report(&counts));
+        let outcome = import_rows(&mut write, &bank, rows, options, progress, &mut counts).await;
+        // Undo the bulk settings whether or not the import worked: the connection goes back to
+        // the pool either way. On failure, dropping `write` rolls everything back.
+        let restored = super::end_bulk_write(write.conn()).await;
+        outcome?;
+        restored?;
         let summary = serde_json::json!({
             "bank": bank.id.0,
             "bank_name": bank.name.as_str(),
