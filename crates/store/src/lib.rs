@@ -52,6 +52,7 @@ mod error;
 mod json;
 mod migrations;
 mod records;
+pub mod referrals;
 mod streams;
 mod time;
 mod token;
@@ -72,6 +73,7 @@ pub use records::{
 };
 pub use streams::{active_signals, export_content};
 pub use token::{generate_token_secret, hash_token_secret, TOKEN_SECRET_PREFIX};
+pub use referrals::ReferralStore;
 pub use traits::{
     AuditStore, AuthStore, Backend, BankStore, ContentStore, ImportRows, IndexFeed, Store,
 };

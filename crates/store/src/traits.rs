@@ -11,6 +11,7 @@ use takedown_model::{
     Organisation, Role, Signal, SignalId, Timestamp, TokenId, User, UserId,
 };
 
+use crate::referrals::ReferralStore;
 use crate::{
     AuditQuery, AuditVerification, BankUpdate, ContentQuery, ContentUpdate, ImportOptions,
     ImportProgress, ImportRow, ImportSummary, IndexSignal, NewBank, NewContent, NewToken, NewUser,
@@ -190,7 +191,7 @@ pub enum Backend {
 /// Everything the store does. Use as `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store:
-    BankStore + ContentStore + IndexFeed + AuthStore + AuditStore + Send + Sync
+    BankStore + ContentStore + IndexFeed + AuthStore + AuditStore + ReferralStore + Send + Sync
 {
     /// Which database this is.
     fn backend(&self) -> Backend;

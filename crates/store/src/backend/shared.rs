@@ -32,6 +32,11 @@ use crate::{
     SignalChange, Store, StoreError, StoreResult,
 };
 
+// The referral tables: a child module, so that it shares the write transaction (and with it
+// the audit chain's head) defined here.
+#[path = "referrals_sql.rs"]
+mod referrals;
+
 type Conn = <Db as sqlx::Database>::Connection;
 type DbRow = <Db as sqlx::Database>::Row;
 type Transaction = sqlx::Transaction<'static, Db>;
