@@ -1630,21 +1630,23 @@ async fn import_killed_midway_leaves_the_bank_as_before(db: &TestDb) {
     store.close().await;
 
     // The child is this test executable again, running only `import_kill_child`.
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "import_kill_child",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env(KILL_CHILD_DATABASE, &db.url)
-        .env(KILL_CHILD_BANK, amaq.0.to_string())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .expect("spawn the importing child");
-    let stdout = child.stdout.take().unwrap();
+    let mut child = KillOnDrop(
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "import_kill_child",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env(KILL_CHILD_DATABASE, &db.url)
+            .env(KILL_CHILD_BANK, amaq.0.to_string())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("spawn the importing child"),
+    );
+    let stdout = child.0.stdout.take().unwrap();
     let (lines, reported) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout)
@@ -1666,8 +1668,8 @@ async fn import_killed_midway_leaves_the_bank_as_before(db: &TestDb) {
         }
     }
     // SIGKILL: no destructor, no rollback by the child.
-    child.kill().unwrap();
-    let status = child.wait().unwrap();
+    child.0.kill().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(!status.success());
 
     let store = db.open().await;
@@ -1685,6 +1687,17 @@ async fn import_killed_midway_leaves_the_bank_as_before(db: &TestDb) {
     // The write lock died with the child: a new import goes through.
     let (summary, _) = import(&store, amaq, rows(0..100)).await.unwrap();
     assert_eq!((summary.added, summary.unchanged), (99, 1));
+}
+
+/// Kills the child process when the test ends, even by a panic, so that no importer is left
+/// holding the database.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
 }
 
 const KILL_CHILD_DATABASE: &str = "TAKEDOWN_STORE_KILL_CHILD_DATABASE";
@@ -1708,7 +1721,7 @@ async fn import_kill_child() {
     let mut rows = (0..u64::MAX).map(|n| {
         if n == KILL_AFTER_ROWS {
             // Stall rather than finish, so that the kill lands inside the transaction.
-            std::thread::sleep(Duration::from_secs(600));
+            std::thread::sleep(Duration::from_secs(120));
         }
         Ok(ImportRow {
             line: n + 2,

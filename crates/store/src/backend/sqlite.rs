@@ -70,6 +70,9 @@ impl SqliteStore {
             // crash of the process. Bulk imports are one commit, so the cost is per change.
             .synchronous(SqliteSynchronous::Full)
             .pragma("cache_size", CACHE_SIZE)
+            // Statement journals (kept so that one failing multi-row INSERT can be undone on
+            // its own) in memory rather than in temporary files written page by page.
+            .pragma("temp_store", "memory")
             // Rows the driver's worker thread may run ahead of the reader: fewer hand-offs
             // between threads when the index feed streams millions of rows.
             .row_buffer_size(1024);
