@@ -61,7 +61,9 @@ fn url_password_span(text: &str) -> Option<(usize, usize)> {
 }
 
 /// Runs an async command body on a fresh runtime.
-pub fn block_on<T>(future: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+pub fn block_on<T>(
+    future: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -79,7 +81,10 @@ mod tests {
             redact("postgres://takedown:s3cret@db:5432/takedown"),
             "postgres://takedown:***@db:5432/takedown"
         );
-        assert_eq!(redact("postgres://postgres@127.0.0.1/test"), "postgres://postgres@127.0.0.1/test");
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
         assert_eq!(redact("/tmp/x.sqlite"), "/tmp/x.sqlite");
     }
 }

@@ -20,7 +20,10 @@ fn stdout(output: &Output) -> String {
 fn hash_list(rows: u32) -> String {
     let mut text = String::from("signal_type,value,entity,tier\n");
     for n in 0..rows {
-        text.push_str(&format!("pdq,{:064x},amaq,3\n", u64::from(n) * 2_654_435_761));
+        text.push_str(&format!(
+            "pdq,{:064x},amaq,3\n",
+            u64::from(n) * 2_654_435_761
+        ));
     }
     text
 }
@@ -50,21 +53,32 @@ fn organisations_tokens_banks_import_export_and_audit() {
     );
     assert_eq!(bad_role.status.code(), Some(2));
 
-    assert!(takedown(&database, &["bank", "create", "AMAQ", "--org", "Unit A"])
-        .status
-        .success());
+    assert!(
+        takedown(&database, &["bank", "create", "AMAQ", "--org", "Unit A"])
+            .status
+            .success()
+    );
     let bad_name = takedown(&database, &["bank", "create", "amaq", "--org", "Unit A"]);
     assert!(String::from_utf8_lossy(&bad_name.stderr).contains("[A-Z_][A-Z0-9_]*"));
 
     let list = directory.path().join("list.csv");
     std::fs::write(&list, hash_list(2000)).unwrap();
-    let imported = takedown(&database, &["bank", "import", "AMAQ", list.to_str().unwrap()]);
+    let imported = takedown(
+        &database,
+        &["bank", "import", "AMAQ", list.to_str().unwrap()],
+    );
     assert!(imported.status.success(), "{imported:?}");
     let summary: serde_json::Value = serde_json::from_str(&stdout(&imported)).unwrap();
     assert_eq!(summary["added"], 2000);
-    let again = takedown(&database, &["bank", "import", "AMAQ", list.to_str().unwrap()]);
+    let again = takedown(
+        &database,
+        &["bank", "import", "AMAQ", list.to_str().unwrap()],
+    );
     let summary: serde_json::Value = serde_json::from_str(&stdout(&again)).unwrap();
-    assert_eq!((summary["added"].clone(), summary["unchanged"].clone()), (0.into(), 2000.into()));
+    assert_eq!(
+        (summary["added"].clone(), summary["unchanged"].clone()),
+        (0.into(), 2000.into())
+    );
 
     // A bad row names its line and nothing of that file is imported.
     let broken = directory.path().join("broken.csv");
@@ -74,13 +88,23 @@ fn organisations_tokens_banks_import_export_and_audit() {
     }
     text.push_str("md5,not-a-digest,amaq,3\n");
     std::fs::write(&broken, text).unwrap();
-    let failed = takedown(&database, &["bank", "import", "AMAQ", broken.to_str().unwrap()]);
+    let failed = takedown(
+        &database,
+        &["bank", "import", "AMAQ", broken.to_str().unwrap()],
+    );
     assert_eq!(failed.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&failed.stderr);
-    assert!(stderr.contains("line 12") && stderr.contains("nothing was imported"), "{stderr}");
+    assert!(
+        stderr.contains("line 12") && stderr.contains("nothing was imported"),
+        "{stderr}"
+    );
 
     let exported = takedown(&database, &["bank", "export", "AMAQ"]);
-    assert_eq!(stdout(&exported).lines().count(), 2001, "header and 2000 rows");
+    assert_eq!(
+        stdout(&exported).lines().count(),
+        2001,
+        "header and 2000 rows"
+    );
     let jsonl = takedown(&database, &["bank", "export", "AMAQ", "--format", "jsonl"]);
     assert_eq!(stdout(&jsonl).lines().count(), 2000);
 
@@ -119,20 +143,30 @@ fn demo_writes_banks_tokens_and_query_images() {
 fn an_import_killed_midway_leaves_the_bank_as_it_was() {
     let directory = tempfile::tempdir().unwrap();
     let database = directory.path().join("takedown.sqlite");
-    assert!(takedown(&database, &["org", "create", "Unit A"]).status.success());
-    assert!(takedown(&database, &["bank", "create", "AMAQ", "--org", "Unit A"])
+    assert!(takedown(&database, &["org", "create", "Unit A"])
         .status
         .success());
+    assert!(
+        takedown(&database, &["bank", "create", "AMAQ", "--org", "Unit A"])
+            .status
+            .success()
+    );
     let small = directory.path().join("small.csv");
     std::fs::write(&small, hash_list(100)).unwrap();
-    assert!(takedown(&database, &["bank", "import", "AMAQ", small.to_str().unwrap()])
-        .status
-        .success());
+    assert!(takedown(
+        &database,
+        &["bank", "import", "AMAQ", small.to_str().unwrap()]
+    )
+    .status
+    .success());
 
     let large = directory.path().join("large.csv");
     let mut text = String::from("signal_type,value,entity,tier\n");
     for n in 0..400_000u64 {
-        text.push_str(&format!("pdq,{:064x},amaq,3\n", n * 0x9E37_79B9 + 1_000_003));
+        text.push_str(&format!(
+            "pdq,{:064x},amaq,3\n",
+            n * 0x9E37_79B9 + 1_000_003
+        ));
     }
     std::fs::write(&large, text).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_takedown"))
@@ -153,7 +187,10 @@ fn an_import_killed_midway_leaves_the_bank_as_it_was() {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("the import finished before it could be killed: {status}");
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "import never started writing");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "import never started writing"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // `Child::kill` sends SIGKILL on Unix.
@@ -162,7 +199,11 @@ fn an_import_killed_midway_leaves_the_bank_as_it_was() {
 
     let exported = takedown(&database, &["bank", "export", "AMAQ"]);
     assert!(exported.status.success(), "{exported:?}");
-    assert_eq!(stdout(&exported).lines().count(), 101, "only the first import's 100 rows");
+    assert_eq!(
+        stdout(&exported).lines().count(),
+        101,
+        "only the first import's 100 rows"
+    );
     let verify = takedown(&database, &["audit", "verify"]);
     assert_eq!(verify.status.code(), Some(0), "{verify:?}");
 }
