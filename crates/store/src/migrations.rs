@@ -16,7 +16,11 @@ use sqlx::SqlSafeStr;
 
 /// (version, description, SQL) for SQLite.
 const SQLITE: &[(i64, &str, &str)] = &[
-    (1, "core", include_str!("../migrations/sqlite/0001_core.sql")),
+    (
+        1,
+        "core",
+        include_str!("../migrations/sqlite/0001_core.sql"),
+    ),
     (
         100,
         "referrals",
@@ -26,7 +30,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
 
 /// (version, description, SQL) for PostgreSQL.
 const POSTGRES: &[(i64, &str, &str)] = &[
-    (1, "core", include_str!("../migrations/postgres/0001_core.sql")),
+    (
+        1,
+        "core",
+        include_str!("../migrations/postgres/0001_core.sql"),
+    ),
     (
         100,
         "referrals",
