@@ -71,9 +71,9 @@ pub use records::{
     ContentUpdate, ImportOptions, ImportProgress, ImportRow, ImportSummary, IndexSignal, NewBank,
     NewContent, NewToken, NewUser, Page, SignalChange,
 };
+pub use referrals::ReferralStore;
 pub use streams::{active_signals, export_content};
 pub use token::{generate_token_secret, hash_token_secret, TOKEN_SECRET_PREFIX};
-pub use referrals::ReferralStore;
 pub use traits::{
     AuditStore, AuthStore, Backend, BankStore, ContentStore, ImportRows, IndexFeed, Store,
 };
