@@ -43,6 +43,8 @@ enum Command {
     Audit(commands::audit::AuditArgs),
     /// Write the demo data (organisations, tokens, banks of generated images) into a database.
     Demo(commands::demo::DemoArgs),
+    /// Serve the matching service: HMA-compatible routes and /api/v1 (see README).
+    Serve(commands::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Bank(args) => commands::bank::run(args),
         Command::Audit(args) => commands::audit::run(args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Serve(args) => commands::serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -8,3 +8,4 @@ pub mod hash;
 pub mod matching;
 pub mod org;
 pub mod samples;
+pub mod serve;

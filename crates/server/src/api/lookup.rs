@@ -1,0 +1,293 @@
+//! Hashing and lookups: by hash, by upload; every match comes with its item's labels, so an
+//! upload pipeline can act on tier and entity without a second request.
+
+use std::collections::HashMap;
+
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use takedown_engine::{Caller, MatchHit};
+use takedown_hasher::Fingerprints;
+use takedown_model::{ContentId, Labels};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::ApiCaller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiQuery;
+use crate::state::AppState;
+use crate::upload::read_upload;
+use crate::wire::LabelsJson;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(lookup_hash))
+        .routes(routes!(lookup_upload))
+        .routes(routes!(hash_upload))
+}
+
+/// One matched bank item.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MatchJson {
+    /// The bank's name.
+    pub bank: String,
+    /// The matched item.
+    pub content_id: i64,
+    /// Which signal matched.
+    pub signal_type: String,
+    /// Hamming distance for PDQ, 0 for exact digests.
+    pub distance: u32,
+    /// The bank's value of the signal.
+    pub value: String,
+    /// The item's labels.
+    pub labels: LabelsJson,
+}
+
+/// Matches for a lookup by hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LookupResponse {
+    /// Closest first.
+    pub matches: Vec<MatchJson>,
+}
+
+/// Labels of the matched items, one store read per distinct item (none when nothing
+/// matched). Read from the store directly: the hits come only from banks the caller may match
+/// against, so their labels are the caller's to see even when its role may not browse banks
+/// (a matcher token acting on tier and entity is the point of the labels).
+async fn with_labels(state: &AppState, hits: &[MatchHit]) -> Result<Vec<MatchJson>, ApiError> {
+    let mut labels: HashMap<ContentId, Labels> = HashMap::new();
+    for hit in hits {
+        if labels.contains_key(&hit.content) {
+            continue;
+        }
+        match state.engine().store().content(hit.content).await {
+            Ok(content) => {
+                labels.insert(hit.content, content.labels);
+            }
+            // Deleted between the lookup and this read: the match stands, without labels.
+            Err(takedown_store::StoreError::NotFound(_)) => {
+                labels.insert(hit.content, Labels::default());
+            }
+            Err(error) => return Err(takedown_engine::EngineError::from(error).into()),
+        }
+    }
+    Ok(hits
+        .iter()
+        .map(|hit| MatchJson {
+            bank: hit.bank_name.to_string(),
+            content_id: hit.content.0,
+            signal_type: hit.signal_type.as_str().to_string(),
+            distance: hit.distance,
+            value: hit.value.clone(),
+            labels: labels
+                .get(&hit.content)
+                .map(LabelsJson::from_labels)
+                .unwrap_or_default(),
+        })
+        .collect())
+}
+
+fn banks_param(banks: Option<&str>) -> Option<Vec<String>> {
+    banks.map(|text| {
+        text.split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_string)
+            .collect()
+    })
+}
+
+/// Parameters of a lookup by hash.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct HashLookupQuery {
+    /// `pdq`, `md5`, `sha256`, `video_md5`.
+    signal_type: String,
+    /// The hash (hex).
+    value: String,
+    /// Comma-separated bank names (default: every bank the caller may match against). An
+    /// unknown or invisible name is an error, never a silently smaller search.
+    banks: Option<String>,
+}
+
+/// Looks a hash up in the caller's banks.
+#[utoipa::path(
+    get,
+    path = "/lookup",
+    tag = "Matching",
+    params(HashLookupQuery),
+    responses(
+        (status = 200, description = "Matches with labels", body = LookupResponse),
+        (status = 400, description = "Malformed hash or unknown type (the field is named)", body = ErrorBody),
+        (status = 404, description = "A named bank is not visible", body = ErrorBody),
+        (status = 503, description = "The index is still loading", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+async fn lookup_hash(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    ApiQuery(query): ApiQuery<HashLookupQuery>,
+) -> Result<Json<LookupResponse>, ApiError> {
+    let banks = banks_param(query.banks.as_deref());
+    let hits = state
+        .engine()
+        .lookup_signal(&caller, &query.signal_type, &query.value, banks.as_deref())
+        .await
+        .map_err(|error| match error {
+            // The engine calls the value `signal` (HMA's name); here the parameter is `value`.
+            takedown_engine::EngineError::Invalid {
+                field: Some(field),
+                message,
+            } if field == "signal" => ApiError::invalid("value", message),
+            other => other.into(),
+        })?;
+    Ok(Json(LookupResponse {
+        matches: with_labels(&state, &hits).await?,
+    }))
+}
+
+/// Fingerprints of an uploaded file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FingerprintsJson {
+    /// PDQ hash (images).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdq: Option<String>,
+    /// PDQ quality 0-100; below 50 the hash is unreliable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality: Option<u8>,
+    /// MD5 of the bytes.
+    pub md5: String,
+    /// SHA-256 of the bytes.
+    pub sha256: String,
+    /// Image format found from the magic bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Width in pixels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Height in pixels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl FingerprintsJson {
+    fn from_fingerprints(fingerprints: &Fingerprints) -> FingerprintsJson {
+        let image = fingerprints.image();
+        FingerprintsJson {
+            pdq: image.map(|image| image.pdq.hash.to_hex()),
+            quality: image.map(|image| image.pdq.quality),
+            md5: fingerprints.digests.md5.clone(),
+            sha256: fingerprints.digests.sha256.clone(),
+            format: image.map(|image| image.format.name().to_ascii_lowercase()),
+            width: image.map(|image| image.width),
+            height: image.map(|image| image.height),
+            size: fingerprints.size,
+        }
+    }
+}
+
+/// Fingerprints and matches of an uploaded file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadLookupResponse {
+    /// The file's fingerprints.
+    pub fingerprints: FingerprintsJson,
+    /// Matches with labels, closest first.
+    pub matches: Vec<MatchJson>,
+    /// The PDQ hash was not matched: its quality is below `matching.min_quality` (the digests
+    /// were still matched).
+    pub pdq_skipped_low_quality: bool,
+}
+
+/// A file upload.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: the body is read as a multipart stream.
+struct FileUpload {
+    /// The media file (any field name).
+    #[schema(format = Binary, value_type = String)]
+    file: Vec<u8>,
+}
+
+/// Parameters of a lookup by upload.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct UploadLookupQuery {
+    /// Comma-separated bank names (default: every bank the caller may match against).
+    banks: Option<String>,
+}
+
+async fn upload_of(
+    caller: &Caller,
+    body: Result<Multipart, MultipartRejection>,
+) -> Result<Vec<u8>, ApiError> {
+    caller.require(takedown_model::Permission::Match)?;
+    let form = body.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    Ok(read_upload(form, &["file"]).await?.bytes)
+}
+
+/// Hashes an uploaded file and matches every signal against the caller's banks.
+#[utoipa::path(
+    post,
+    path = "/lookup/upload",
+    tag = "Matching",
+    params(UploadLookupQuery),
+    request_body(content = FileUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "Fingerprints and matches with labels", body = UploadLookupResponse),
+        (status = 400, description = "No file", body = ErrorBody),
+        (status = 413, description = "Larger than the upload limit, or too many pixels", body = ErrorBody),
+        (status = 422, description = "Corrupt or unsupported media (named)", body = ErrorBody),
+        (status = 503, description = "The index is still loading", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+async fn lookup_upload(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    ApiQuery(query): ApiQuery<UploadLookupQuery>,
+    body: Result<Multipart, MultipartRejection>,
+) -> Result<Json<UploadLookupResponse>, ApiError> {
+    // Fail fast while the index loads, before receiving and hashing the file.
+    if !state.engine().is_ready() {
+        return Err(takedown_engine::EngineError::NotReady.into());
+    }
+    let bytes = upload_of(&caller, body).await?;
+    let banks = banks_param(query.banks.as_deref());
+    let report = state
+        .engine()
+        .match_bytes(&caller, bytes, banks.as_deref())
+        .await?;
+    Ok(Json(UploadLookupResponse {
+        fingerprints: FingerprintsJson::from_fingerprints(&report.fingerprints),
+        matches: with_labels(&state, &report.hits).await?,
+        pdq_skipped_low_quality: report.pdq_skipped_low_quality,
+    }))
+}
+
+/// Hashes an uploaded file without matching it.
+#[utoipa::path(
+    post,
+    path = "/hash",
+    tag = "Matching",
+    request_body(content = FileUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "Fingerprints", body = FingerprintsJson),
+        (status = 400, description = "No file", body = ErrorBody),
+        (status = 413, description = "Larger than the upload limit, or too many pixels", body = ErrorBody),
+        (status = 422, description = "Corrupt or unsupported media (named)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+async fn hash_upload(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    body: Result<Multipart, MultipartRejection>,
+) -> Result<Json<FingerprintsJson>, ApiError> {
+    let bytes = upload_of(&caller, body).await?;
+    let fingerprints = state.engine().hash_bytes(&caller, bytes, false).await?;
+    Ok(Json(FingerprintsJson::from_fingerprints(&fingerprints)))
+}

@@ -1,0 +1,509 @@
+//! The server's configuration: a TOML file, then `TAKEDOWN_*` environment variables, then
+//! command-line flags, each overriding the one before.
+//!
+//! Environment variables are applied by writing them into the file's table before it is
+//! deserialised, so a value set by either route goes through the same parser and produces the
+//! same error message (`hma.require_auth: invalid type ...`). Flags are applied by the caller on
+//! the finished [`ServerConfig`].
+//!
+//! ```toml
+//! bind = "127.0.0.1:8080"
+//! database = "/var/lib/takedown/takedown.sqlite"   # or "postgres://user@host/db"
+//! upload_limit = "50MB"                            # bytes, or with kB/MB/GB/KiB/MiB/GiB
+//! import_limit = "2GB"
+//!
+//! [hma]
+//! require_auth = true        # false: HMA routes answer unauthenticated hash and match calls
+//!
+//! [matching]
+//! radius = 31                # largest PDQ distance that matches
+//! min_quality = 50           # PDQ queries below this quality are not matched
+//!
+//! [log]
+//! format = "text"            # or "json"
+//! filter = "info"            # tracing env-filter syntax
+//!
+//! [fetch]                    # hashing by URL; see takedown_fetch::FetchConfig
+//! allowlist = []             # e.g. ["127.0.0.0/8"]; cloud metadata stays refused
+//! max_body_bytes = 50000000
+//! total_timeout = "60s"
+//! ```
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use takedown_fetch::FetchConfig;
+
+/// Everything `takedown serve` can be told.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// A SQLite file path or a `postgres://` URL; `None` for the default SQLite file in the
+    /// user's data directory (see [`default_database_path`]).
+    pub database: Option<String>,
+    /// Largest request body for uploads and every other route but bulk import. Larger bodies
+    /// are refused with 413 before they are read.
+    pub upload_limit: ByteSize,
+    /// Largest hash-list file accepted by bulk import (spooled to a temporary file, never held
+    /// in memory).
+    pub import_limit: ByteSize,
+    /// HMA-compatible routes.
+    pub hma: HmaConfig,
+    /// Matching settings.
+    pub matching: MatchingConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Fetching media by URL (HMA's `url=` parameters).
+    pub fetch: FetchConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: None,
+            upload_limit: ByteSize(50_000_000),
+            import_limit: ByteSize(2_000_000_000),
+            hma: HmaConfig::default(),
+            matching: MatchingConfig::default(),
+            log: LogConfig::default(),
+            fetch: FetchConfig {
+                // Hashing by URL is interactive: a caller waits on the answer, so the fetch is
+                // bounded like an upload rather than like a background re-check.
+                max_body_bytes: 50_000_000,
+                ..FetchConfig::default()
+            },
+        }
+    }
+}
+
+/// Settings of the HMA-compatible routes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HmaConfig {
+    /// Whether HMA routes need `Authorization: Bearer TOKEN`. Off, a request without a token
+    /// acts as a client on a trusted network: it may hash and match against every bank with
+    /// matching enabled, nothing else (HMA's own model, which has no authentication at all).
+    pub require_auth: bool,
+}
+
+impl Default for HmaConfig {
+    fn default() -> Self {
+        HmaConfig { require_auth: true }
+    }
+}
+
+/// Matching settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MatchingConfig {
+    /// Largest PDQ Hamming distance that counts as a match.
+    pub radius: u32,
+    /// PDQ queries with a lower quality are not matched (their hash is still returned).
+    pub min_quality: u8,
+}
+
+impl Default for MatchingConfig {
+    fn default() -> Self {
+        MatchingConfig {
+            radius: 31,
+            min_quality: 50,
+        }
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// Human-readable lines or one JSON object per line.
+    pub format: LogFormat,
+    /// Which events to keep, in `tracing_subscriber::EnvFilter` syntax (`info`,
+    /// `takedown_server=debug,info`).
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            filter: "info".to_string(),
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// A size in bytes, written as an integer or with a unit (`50MB`, `512 KiB`, `2GB`).
+///
+/// Units are decimal (`kB`, `MB`, `GB`) or binary (`KiB`, `MiB`, `GiB`), so "50 MB" means what
+/// it says to someone sizing uploads from a file manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    /// The size in bytes.
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+
+    /// The size as `usize`, saturating on 32-bit targets.
+    pub fn as_usize(self) -> usize {
+        usize::try_from(self.0).unwrap_or(usize::MAX)
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes", self.0)
+    }
+}
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let trimmed = text.trim();
+        let split = trimmed
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(trimmed.len());
+        let (digits, unit) = trimmed.split_at(split);
+        let number: u64 = digits
+            .parse()
+            .map_err(|_| format!("{text:?} is not a size (write 50000000, 50MB or 48MiB)"))?;
+        let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "kb" => 1_000,
+            "mb" => 1_000_000,
+            "gb" => 1_000_000_000,
+            "kib" => 1 << 10,
+            "mib" => 1 << 20,
+            "gib" => 1 << 30,
+            other => {
+                return Err(format!(
+                    "unknown size unit {other:?} in {text:?} (use B, kB, MB, GB, KiB, MiB or GiB)"
+                ))
+            }
+        };
+        number
+            .checked_mul(multiplier)
+            .map(ByteSize)
+            .ok_or_else(|| format!("{text:?} is too large"))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SizeVisitor;
+        impl Visitor<'_> for SizeVisitor {
+            type Value = ByteSize;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a byte count or a size such as \"50MB\"")
+            }
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<ByteSize, E> {
+                Ok(ByteSize(value))
+            }
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<ByteSize, E> {
+                u64::try_from(value)
+                    .map(ByteSize)
+                    .map_err(|_| E::custom("a size cannot be negative"))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<ByteSize, E> {
+                value.parse().map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(SizeVisitor)
+    }
+}
+
+/// A configuration that cannot be used, with where the problem is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file or an environment variable holds a wrong value.
+    #[error("{origin}: {message}")]
+    Invalid {
+        /// The file, or "environment".
+        origin: String,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+}
+
+/// How a variable's text becomes a TOML value.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Text,
+    Integer,
+    Boolean,
+    /// Comma-separated list of strings.
+    List,
+    /// An integer when it is one, else text (`50MB`).
+    Size,
+}
+
+/// Every environment variable the server reads, the key it sets, and its kind. Documented in
+/// README's "The server" section; keep the two in step.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("TAKEDOWN_BIND", "bind"),
+    ("TAKEDOWN_DATABASE", "database"),
+    ("TAKEDOWN_UPLOAD_LIMIT", "upload_limit"),
+    ("TAKEDOWN_IMPORT_LIMIT", "import_limit"),
+    ("TAKEDOWN_HMA_REQUIRE_AUTH", "hma.require_auth"),
+    ("TAKEDOWN_MATCH_RADIUS", "matching.radius"),
+    ("TAKEDOWN_MATCH_MIN_QUALITY", "matching.min_quality"),
+    ("TAKEDOWN_LOG_FORMAT", "log.format"),
+    ("TAKEDOWN_LOG", "log.filter"),
+    ("TAKEDOWN_FETCH_ALLOWLIST", "fetch.allowlist"),
+    ("TAKEDOWN_FETCH_MAX_BODY_BYTES", "fetch.max_body_bytes"),
+    ("TAKEDOWN_FETCH_REQUEST_TIMEOUT", "fetch.request_timeout"),
+    ("TAKEDOWN_FETCH_TOTAL_TIMEOUT", "fetch.total_timeout"),
+    ("TAKEDOWN_FETCH_USER_AGENT", "fetch.user_agent"),
+];
+
+fn kind_of(key: &str) -> Kind {
+    match key {
+        "hma.require_auth" => Kind::Boolean,
+        "matching.radius" | "matching.min_quality" | "fetch.max_body_bytes" => Kind::Integer,
+        "fetch.allowlist" => Kind::List,
+        "upload_limit" | "import_limit" => Kind::Size,
+        _ => Kind::Text,
+    }
+}
+
+impl ServerConfig {
+    /// Reads the optional TOML file, applies the environment (`lookup` is
+    /// `|name| std::env::var(name).ok()` in production, a map in tests) and validates.
+    pub fn load(
+        file: Option<&Path>,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ServerConfig, ConfigError> {
+        let (mut table, origin) = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                let table: toml::Table =
+                    toml::from_str(&text).map_err(|error| ConfigError::Invalid {
+                        origin: path.display().to_string(),
+                        message: error.message().to_string(),
+                    })?;
+                (table, path.display().to_string())
+            }
+            None => (toml::Table::new(), "configuration".to_string()),
+        };
+        let mut from_environment = Vec::new();
+        for (variable, key) in ENVIRONMENT {
+            let Some(text) = lookup(variable) else {
+                continue;
+            };
+            let value = parse_variable(variable, key, &text)?;
+            set_path(&mut table, key, value);
+            from_environment.push(*variable);
+        }
+        let origin = if from_environment.is_empty() {
+            origin
+        } else {
+            format!("{origin} (with {})", from_environment.join(", "))
+        };
+        let config = ServerConfig::deserialize(toml::Value::Table(table)).map_err(|error| {
+            ConfigError::Invalid {
+                origin: origin.clone(),
+                message: error.to_string(),
+            }
+        })?;
+        config
+            .validate()
+            .map_err(|message| ConfigError::Invalid { origin, message })?;
+        Ok(config)
+    }
+
+    /// Checks what the types cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.upload_limit.bytes() == 0 {
+            return Err("upload_limit must be greater than zero".into());
+        }
+        if self.import_limit.bytes() == 0 {
+            return Err("import_limit must be greater than zero".into());
+        }
+        if self.matching.radius > 256 {
+            return Err("matching.radius must be at most 256 (PDQ hashes have 256 bits)".into());
+        }
+        if self.matching.min_quality > 100 {
+            return Err("matching.min_quality must be at most 100".into());
+        }
+        self.fetch
+            .validate()
+            .map_err(|error| format!("fetch: {error}"))
+    }
+
+    /// The database to open: the configured one, or the default SQLite file.
+    pub fn database_or_default(&self) -> Result<String, ConfigError> {
+        match &self.database {
+            Some(database) => Ok(database.clone()),
+            None => default_database_path()
+                .map(|path| path.to_string_lossy().into_owned())
+                .ok_or_else(|| ConfigError::Invalid {
+                    origin: "configuration".into(),
+                    message: "no data directory is known for this user: give --database".into(),
+                }),
+        }
+    }
+}
+
+/// `takedown/takedown.sqlite` in the user's data directory (`~/.local/share` on Linux).
+pub fn default_database_path() -> Option<PathBuf> {
+    dirs::data_dir().map(|dir| dir.join("takedown").join("takedown.sqlite"))
+}
+
+fn parse_variable(variable: &str, key: &str, text: &str) -> Result<toml::Value, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        origin: format!("environment variable {variable}"),
+        message,
+    };
+    let text = text.trim();
+    Ok(match kind_of(key) {
+        Kind::Text => toml::Value::String(text.to_string()),
+        Kind::Integer => toml::Value::Integer(
+            text.parse()
+                .map_err(|_| invalid(format!("{text:?} is not an integer")))?,
+        ),
+        Kind::Boolean => toml::Value::Boolean(match text.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            _ => return Err(invalid(format!("{text:?} is not true or false"))),
+        }),
+        Kind::List => toml::Value::Array(
+            text.split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| toml::Value::String(item.to_string()))
+                .collect(),
+        ),
+        Kind::Size => match text.parse::<i64>() {
+            Ok(number) => toml::Value::Integer(number),
+            Err(_) => toml::Value::String(text.to_string()),
+        },
+    })
+}
+
+fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) {
+    let mut current = table;
+    let mut parts = key.split('.').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            current.insert(part.to_string(), value);
+            return;
+        }
+        let entry = current
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        let toml::Value::Table(next) = entry else {
+            return;
+        };
+        current = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn load(file: Option<&str>, environment: &[(&str, &str)]) -> Result<ServerConfig, ConfigError> {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let path = directory.path().join("takedown.toml");
+        if let Some(text) = file {
+            std::fs::write(&path, text).expect("write config");
+        }
+        let environment: HashMap<String, String> = environment
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ServerConfig::load(file.map(|_| path.as_path()), &|name| {
+            environment.get(name).cloned()
+        })
+    }
+
+    #[test]
+    fn defaults_without_file_or_environment() {
+        let config = load(None, &[]).expect("defaults");
+        assert_eq!(config, ServerConfig::default());
+        assert_eq!(config.upload_limit.bytes(), 50_000_000);
+        assert!(config.hma.require_auth);
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let file = r#"
+            bind = "127.0.0.1:9000"
+            upload_limit = "10MB"
+            [hma]
+            require_auth = true
+            [fetch]
+            allowlist = ["10.0.0.0/8"]
+        "#;
+        let config = load(
+            Some(file),
+            &[
+                ("TAKEDOWN_HMA_REQUIRE_AUTH", "false"),
+                ("TAKEDOWN_UPLOAD_LIMIT", "2MiB"),
+                ("TAKEDOWN_FETCH_ALLOWLIST", "127.0.0.0/8, ::1/128"),
+                ("TAKEDOWN_MATCH_RADIUS", "20"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(config.bind, "127.0.0.1:9000".parse().unwrap());
+        assert!(!config.hma.require_auth);
+        assert_eq!(config.upload_limit.bytes(), 2 << 20);
+        assert_eq!(config.fetch.allowlist.len(), 2);
+        assert_eq!(config.matching.radius, 20);
+    }
+
+    #[test]
+    fn bad_values_name_their_key_and_origin() {
+        let error = load(Some("[hma]\nrequire_auth = \"maybe\"\n"), &[]).unwrap_err();
+        assert!(error.to_string().contains("require_auth"), "{error}");
+        let error = load(None, &[("TAKEDOWN_HMA_REQUIRE_AUTH", "perhaps")]).unwrap_err();
+        assert!(
+            error.to_string().contains("TAKEDOWN_HMA_REQUIRE_AUTH"),
+            "{error}"
+        );
+        let error = load(Some("colour = \"blue\"\n"), &[]).unwrap_err();
+        assert!(error.to_string().contains("colour"), "{error}");
+        let error = load(None, &[("TAKEDOWN_UPLOAD_LIMIT", "5 parsecs")]).unwrap_err();
+        assert!(error.to_string().contains("parsecs"), "{error}");
+    }
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!("50MB".parse::<ByteSize>().unwrap().bytes(), 50_000_000);
+        assert_eq!("48 MiB".parse::<ByteSize>().unwrap().bytes(), 48 << 20);
+        assert_eq!("1024".parse::<ByteSize>().unwrap().bytes(), 1024);
+        assert!("-1".parse::<ByteSize>().is_err());
+    }
+}
