@@ -4,8 +4,11 @@
 //! named in exactly one place, so a change to the model never silently changes what partners
 //! receive.
 
+mod csvlines;
 pub mod hashlist;
+pub mod releases;
 
 pub use hashlist::{
     canonical_value, read_hash_list, write_hash_list, HashListFormat, HashListRow, RowError,
 };
+pub use releases::{read_release_log, write_release_log, ReleaseLogRow};

@@ -53,6 +53,7 @@ mod json;
 mod migrations;
 mod records;
 pub mod referrals;
+pub mod releases;
 mod streams;
 mod time;
 mod token;
@@ -72,6 +73,11 @@ pub use records::{
     NewContent, NewToken, NewUser, Page, SignalChange,
 };
 pub use referrals::ReferralStore;
+pub use releases::{
+    release_key, Infrastructure, InfrastructureKind, NewOperation, NewRelease, OperationId,
+    OperationRecord, OutletSummary, ReleaseCursor, ReleaseFingerprint, ReleaseId, ReleaseMedium,
+    ReleaseQuery, ReleaseRecord, ReleaseRow, ReleaseRows, ReleaseStore, MAX_RELEASE_PAGE,
+};
 pub use streams::{active_signals, export_content};
 pub use token::{generate_token_secret, hash_token_secret, TOKEN_SECRET_PREFIX};
 pub use traits::{

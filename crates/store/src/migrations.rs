@@ -26,6 +26,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "referrals",
         include_str!("../migrations/sqlite/0100_referrals.sql"),
     ),
+    (
+        200,
+        "releases",
+        include_str!("../migrations/sqlite/0200_releases.sql"),
+    ),
 ];
 
 /// (version, description, SQL) for PostgreSQL.
@@ -39,6 +44,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         100,
         "referrals",
         include_str!("../migrations/postgres/0100_referrals.sql"),
+    ),
+    (
+        200,
+        "releases",
+        include_str!("../migrations/postgres/0200_releases.sql"),
     ),
 ];
 

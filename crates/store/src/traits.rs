@@ -12,6 +12,7 @@ use takedown_model::{
 };
 
 use crate::referrals::ReferralStore;
+use crate::releases::ReleaseStore;
 use crate::{
     AuditQuery, AuditVerification, BankUpdate, ContentQuery, ContentUpdate, ImportOptions,
     ImportProgress, ImportRow, ImportSummary, IndexSignal, NewBank, NewContent, NewToken, NewUser,
@@ -191,7 +192,15 @@ pub enum Backend {
 /// Everything the store does. Use as `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store:
-    BankStore + ContentStore + IndexFeed + AuthStore + AuditStore + ReferralStore + Send + Sync
+    BankStore
+    + ContentStore
+    + IndexFeed
+    + AuthStore
+    + AuditStore
+    + ReferralStore
+    + ReleaseStore
+    + Send
+    + Sync
 {
     /// Which database this is.
     fn backend(&self) -> Backend;

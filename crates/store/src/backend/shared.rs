@@ -1905,3 +1905,8 @@ impl Store for StoreImpl {
         self.pool.close().await;
     }
 }
+
+// The release and operation tables (takedown-impact's inputs): a child module, like the
+// referral tables, so that it shares the write transaction and the audit chain's head.
+#[path = "releases_sql.rs"]
+mod releases;
