@@ -33,22 +33,24 @@
 //!
 //! # Why the report is built from a value
 //!
-//! The HTML page, the JSON twin and the HTTP API (`GET /api/v1/operations/{name}/impact`) all
+//! The HTML page, the JSON twin and the HTTP API (`GET /api/v1/operations/{name}/report`) all
 //! show one [`report::OperationReport`]: the page cannot say something the JSON does not, and
 //! tests check the numbers on the value and their presence on the page.
 //!
 //! # Referral data
 //!
-//! Time to removal (Kaplan-Meier per provider, outlet and tier) and the referral figures of
-//! the transparency report need the referral workflow's URL checks. They enter through
-//! [`removal::RemovalInputs`] and [`transparency::ReferralFacts`], plain values the referral
-//! store's records map onto; until that mapping exists the sections say "no referral data"
-//! instead of showing zeros.
+//! Time to removal (Kaplan-Meier per provider, outlet and tier), the referral figures of the
+//! transparency report and releases from confirmed observations read the referral
+//! workflow's records through the store's `ReferralStore` ([`referral_data`]): referred URLs
+//! with their checks, sent referrals and removal orders, confirmed cases with their
+//! observations. With no referral data at all the sections say "no referral data" instead of
+//! showing zeros.
 
 pub mod demo;
 mod html;
 pub mod log;
 pub mod operation;
+pub mod referral_data;
 pub mod removal;
 pub mod report;
 pub mod transparency;

@@ -112,19 +112,15 @@ pub fn removal_section(inputs: Option<&RemovalInputs>) -> RemovalSection {
     }
 }
 
-/// Referred URLs in scope, summarised from the referral workflow's checks, or `None` when
-/// takedown has no referral data to read.
-///
-/// This is the seam to the referral tables (issue "Find, refer, verify"): once their store
-/// trait is committed, this reads each referred URL in scope with its checks and maps it with
-/// [`UrlRecord::from_checks`] (provider, the case's entity as outlet, tier). Until then it
-/// returns `None` and reports say "no referral data".
+/// Referred URLs in scope, summarised from the referral workflow's checks
+/// ([`crate::referral_data::removal_inputs`]), or `None` when takedown has no referral data
+/// to read.
 pub async fn load_removal_inputs(
-    _store: &dyn Store,
-    _scope: &RemovalScope,
-    _measured_at: Timestamp,
+    store: &dyn Store,
+    scope: &RemovalScope,
+    measured_at: Timestamp,
 ) -> Result<Option<RemovalInputs>, ImpactError> {
-    Ok(None)
+    crate::referral_data::removal_inputs(store, scope, measured_at).await
 }
 
 fn hours(x: Option<f64>) -> String {

@@ -24,8 +24,9 @@
 //! When takedown's data and a manual value both exist, the data are used and the manual value
 //! is shown in the figure's note, so a disagreement is visible rather than silently resolved.
 //!
-//! Referral figures need the referral workflow's records, which enter as [`ReferralFacts`];
-//! until they are connected the section says "no referral data".
+//! Referral figures come from the referral workflow's records in the store, read by
+//! [`crate::referral_data::referral_facts`] into [`ReferralFacts`]; with none at all the
+//! section says "no referral data".
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -411,19 +412,15 @@ pub fn build_transparency(
     }
 }
 
-/// Referral records of a period, or `None` when takedown has none to read.
-///
-/// The seam to the referral tables (issue "Find, refer, verify"): once their store trait is
-/// committed this counts assessed URLs and sent referrals, summarises each referred URL's
-/// checks with [`UrlRecord::from_checks`] and lists removal orders. Until then it returns
-/// `None` and the report says "no referral data".
+/// Referral records of a period ([`crate::referral_data::referral_facts`]), or `None` when
+/// takedown has none.
 pub async fn load_referral_facts(
-    _store: &dyn Store,
-    _from: Timestamp,
-    _to: Timestamp,
-    _measured_at: Timestamp,
+    store: &dyn Store,
+    from: Timestamp,
+    to: Timestamp,
+    measured_at: Timestamp,
 ) -> Result<Option<ReferralFacts>, ImpactError> {
-    Ok(None)
+    crate::referral_data::referral_facts(store, from, to, measured_at).await
 }
 
 /// Loads the period's referral records and builds the report.

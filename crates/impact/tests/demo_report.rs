@@ -231,6 +231,9 @@ fn html_report_states_the_findings() {
         ),
         format!("<td class=\"num\">{}</td>", ba.before.count),
         "negative binomial (NB2)".to_string(),
+        // Which model, and why.
+        "<strong>Model:</strong> negative binomial".to_string(),
+        "Why: ".to_string(),
         // The changepoint date.
         change.date.format("%-d %B %Y").to_string(),
         "at the operation</span>".to_string(),
@@ -252,6 +255,11 @@ fn html_report_states_the_findings() {
         assert!(html.contains(&needle), "missing {needle:?}");
     }
     assert_eq!(html.matches("<h1").count(), 1);
+    assert!(
+        ba.estimate.reason.to_lowercase().contains("overdisp"),
+        "{}",
+        ba.estimate.reason
+    );
 }
 
 #[test]
