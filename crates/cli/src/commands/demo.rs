@@ -14,21 +14,15 @@ pub struct DemoArgs {
     #[command(flatten)]
     database: DatabaseArgs,
     /// Where to write the query images (default: `demo-images` next to a SQLite database, or
-    /// in the current directory for PostgreSQL).
+    /// `takedown/demo-images` in the user's data directory for PostgreSQL, as `serve --demo`).
     #[arg(long)]
     images: Option<PathBuf>,
 }
 
-/// Where demo query images go for a database.
+/// Where demo query images go for a database: the same place `takedown serve --demo` writes
+/// them, so the two commands leave the same files behind.
 pub fn images_dir_for(database: &str) -> PathBuf {
-    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
-        PathBuf::from("demo-images")
-    } else {
-        PathBuf::from(database)
-            .parent()
-            .map(|parent| parent.join("demo-images"))
-            .unwrap_or_else(|| PathBuf::from("demo-images"))
-    }
+    takedown_server::demo::demo_images_dir(database)
 }
 
 /// Runs `takedown demo`.
