@@ -45,6 +45,12 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Serve the matching service: HMA-compatible routes and /api/v1 (see README).
     Serve(commands::serve::ServeArgs),
+    /// Outlet release logs: import (CSV or JSON lines), list, outlets.
+    Release(commands::release::ReleaseArgs),
+    /// Disruption operations to measure: create, list, show.
+    Operation(commands::operation::OperationArgs),
+    /// Reports: an operation's impact, the transparency report (HTML and JSON).
+    Report(commands::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +66,9 @@ fn main() -> ExitCode {
         Command::Audit(args) => commands::audit::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Release(args) => commands::release::run(args),
+        Command::Operation(args) => commands::operation::run(args),
+        Command::Report(args) => commands::report::run(args),
     };
     match result {
         Ok(code) => code,

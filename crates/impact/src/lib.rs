@@ -54,6 +54,7 @@ pub mod referral_data;
 pub mod removal;
 pub mod report;
 pub mod transparency;
+pub mod wire;
 
 pub use demo::{load_demo_impact, DemoImpactSummary, DEMO_OPERATION, DEMO_SEED};
 pub use log::{

@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use takedown_analytics::{Medium, Release};
-use takedown_exchange::{read_release_log, HashListFormat, ReleaseLogRow};
+use takedown_exchange::{read_release_log, write_release_log, HashListFormat, ReleaseLogRow};
 use takedown_model::{Actor, SignalType, Timestamp};
 use takedown_store::{
     ImportOptions, ImportProgress, ImportSummary, NewRelease, ReleaseFingerprint, ReleaseMedium,
@@ -95,6 +95,38 @@ pub async fn import_release_log<R: Read + Send>(
     Ok(store
         .import_releases(actor, &mut rows, &options, progress)
         .await?)
+}
+
+/// Writes releases as a release log file (the shape [`import_release_log`] reads): how the
+/// demo log and benchmark corpora become files.
+pub fn write_release_file<W: std::io::Write>(
+    writer: W,
+    format: HashListFormat,
+    releases: &[NewRelease],
+) -> Result<(), ImpactError> {
+    let rows: Vec<ReleaseLogRow> = releases
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ReleaseLogRow {
+            line: i as u64 + 2,
+            outlet: r.outlet.clone(),
+            published_at: r.published_at,
+            medium: r.medium.as_str(),
+            language: r.language.clone(),
+            channel: r.channel.clone(),
+            title: r.title.clone(),
+            fingerprints: r
+                .fingerprints
+                .iter()
+                .map(|f| (f.signal_type, f.value.clone()))
+                .collect(),
+            extra: Default::default(),
+        })
+        .collect();
+    write_release_log(writer, format, &rows).map_err(|source| ImpactError::Io {
+        path: "release log".into(),
+        source,
+    })
 }
 
 fn exchange_row_error(e: takedown_exchange::RowError) -> RowError {

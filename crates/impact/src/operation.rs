@@ -22,6 +22,16 @@ pub fn parse_time(text: &str, end_of_day: bool) -> Result<Timestamp, ImpactError
     takedown_exchange::releases::parse_time(text).map_err(ImpactError::Invalid)
 }
 
+/// Parses the end of a period given as a bound people write: a bare date includes that whole
+/// day (the period ends at the next midnight, exclusive); a time is taken as it is.
+pub fn parse_period_end(text: &str) -> Result<Timestamp, ImpactError> {
+    if NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").is_ok() {
+        Ok(parse_time(text, false)? + Duration::days(1))
+    } else {
+        parse_time(text, false)
+    }
+}
+
 /// Parses `kind:value` (`domain:example.org`, `channel:msg:amaq-ar`, `server:...`) into an
 /// infrastructure item; without a known kind prefix the whole text is `other`.
 pub fn parse_infrastructure(text: &str) -> Result<Infrastructure, ImpactError> {
@@ -66,6 +76,10 @@ mod tests {
         let t = parse_time("2018-04-25T06:30:00+02:00", true).expect("time");
         assert_eq!(t.to_rfc3339(), "2018-04-25T04:30:00+00:00");
         assert!(parse_time("next week", false).is_err());
+        let end = parse_period_end("2018-04-30").expect("date");
+        assert_eq!(end.to_rfc3339(), "2018-05-01T00:00:00+00:00");
+        let end = parse_period_end("2018-04-30T12:00:00Z").expect("time");
+        assert_eq!(end.to_rfc3339(), "2018-04-30T12:00:00+00:00");
     }
 
     #[test]

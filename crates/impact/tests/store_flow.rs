@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use takedown_exchange::{write_release_log, HashListFormat, ReleaseLogRow};
+use takedown_exchange::HashListFormat;
 use takedown_impact::demo::{self, DEMO_OPERATION, DEMO_SEED};
 use takedown_impact::log::new_for_analysis;
 use takedown_impact::{
@@ -29,28 +29,13 @@ async fn store(dir: &tempfile::TempDir) -> Arc<dyn Store> {
 }
 
 fn demo_csv() -> Vec<u8> {
-    let rows: Vec<ReleaseLogRow> = demo::release_log(DEMO_SEED)
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| ReleaseLogRow {
-            line: i as u64 + 2,
-            outlet: r.outlet,
-            published_at: r.published_at,
-            medium: takedown_exchange::releases::canonical_medium(r.medium.as_str())
-                .expect("medium"),
-            language: r.language,
-            channel: r.channel,
-            title: r.title,
-            fingerprints: r
-                .fingerprints
-                .into_iter()
-                .map(|f| (f.signal_type, f.value))
-                .collect(),
-            extra: Default::default(),
-        })
-        .collect();
     let mut out = Vec::new();
-    write_release_log(&mut out, HashListFormat::Csv, &rows).expect("write");
+    takedown_impact::log::write_release_file(
+        &mut out,
+        HashListFormat::Csv,
+        &demo::release_log(DEMO_SEED),
+    )
+    .expect("write");
     out
 }
 

@@ -35,6 +35,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     block_on(async move {
         let engine = open_engine(&database, EngineConfig::default()).await?;
         let summary = takedown_engine::load_demo(&engine, &images).await?;
+        let impact = takedown_impact::load_demo_impact(
+            engine.store().as_ref(),
+            &takedown_model::Actor::Cli,
+            None,
+        )
+        .await?;
         println!(
             "{}",
             json!({
@@ -42,6 +48,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 "banks": summary.banks.iter().map(|(name, items)| json!({"name": name, "items": items})).collect::<Vec<_>>(),
                 "admin_token": takedown_engine::DEMO_ADMIN_TOKEN,
                 "matcher_token": takedown_engine::DEMO_MATCHER_TOKEN,
+                "impact": {"releases": impact.releases, "added": impact.added, "operation": takedown_impact::DEMO_OPERATION},
                 "query_images": summary.query_images.iter().map(|(path, what)| json!({"path": path.display().to_string(), "what": what})).collect::<Vec<_>>(),
             })
         );

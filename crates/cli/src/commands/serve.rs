@@ -136,6 +136,16 @@ async fn serve(config: ServerConfig, demo: bool) -> anyhow::Result<()> {
     } else {
         None
     };
+    if demo {
+        // The impact demo: a release log and the operation amaq-2018-04 to report on.
+        takedown_impact::load_demo_impact(
+            engine.store().as_ref(),
+            &takedown_model::Actor::Cli,
+            None,
+        )
+        .await
+        .context("cannot load the impact demo data")?;
+    }
     let state = AppState::new(engine, config)?;
     let server = takedown_server::start(state, IndexLoading::Background).await?;
     if let Some(summary) = summary {
