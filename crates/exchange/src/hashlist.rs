@@ -76,8 +76,8 @@ impl HashListFormat {
 }
 
 /// Checks and canonicalises a signal value for its type: hashes and digests become lowercase
-/// hex of the right length. Types whose format belongs to a later algorithm pass through
-/// trimmed.
+/// hex of the right length; vPDQ, audio and text signatures are parsed and written back in
+/// their canonical text forms (see `media_values`).
 pub fn canonical_value(signal_type: SignalType, raw: &str) -> Result<String, String> {
     let value = raw.trim();
     let hex_of = |digits: usize| -> Result<String, String> {
@@ -104,13 +104,9 @@ pub fn canonical_value(signal_type: SignalType, raw: &str) -> Result<String, Str
             .map_err(|error| format!("pdq value: {error}")),
         SignalType::Md5 | SignalType::VideoMd5 => hex_of(32),
         SignalType::Sha256 | SignalType::TextDigest => hex_of(64),
-        SignalType::Vpdq | SignalType::Audio | SignalType::TextMinhash => {
-            if value.is_empty() {
-                Err(format!("{signal_type} value is empty"))
-            } else {
-                Ok(value.to_string())
-            }
-        }
+        SignalType::Vpdq => crate::media_values::canonical_vpdq(value),
+        SignalType::Audio => crate::media_values::canonical_audio(value),
+        SignalType::TextMinhash => crate::media_values::canonical_text_signature(value),
     }
 }
 

@@ -6,9 +6,11 @@
 
 mod csvlines;
 pub mod hashlist;
+mod media_values;
 pub mod releases;
 
 pub use hashlist::{
     canonical_value, read_hash_list, write_hash_list, HashListFormat, HashListRow, RowError,
 };
+pub use media_values::vpdq_to_hma_json;
 pub use releases::{read_release_log, write_release_log, ReleaseLogRow};

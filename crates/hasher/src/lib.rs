@@ -5,21 +5,46 @@
 //! SHA-256) are taken over the exact bytes given, in the same pass that feeds the decoder
 //! (the bytes are read once, into memory, and both work from that buffer).
 //!
+//! # Media-type dispatch
+//!
+//! [`detect`] reads the magic bytes (never the file name): images go to PDQ, videos to vPDQ
+//! (ffmpeg in a child process, `takedown_media::video`), sound to the audio fingerprint
+//! (symphonia or ffmpeg, `takedown_media::audio`), and anything else that is valid UTF-8 text
+//! to the text digest and signature. Containers that may hold either pictures or only sound
+//! (MP4, WebM, ...) are probed: with a video stream they are videos, without one audio.
+//! Text that is not valid UTF-8 is an error naming the first bad byte, never guessed at.
+//!
 //! Boundary: no file system, no network. Callers read the bytes (with their own size limits) and
 //! hand them over; CPU-heavy work here is synchronous, so async callers run it on a blocking
 //! thread.
 
-use takedown_media::{DecodedImage, ImageFormat, ImageLimits, MediaError};
-use takedown_signals::pdq::{self, Pdq, PdqDihedral};
-use takedown_signals::Digests;
+mod detect;
 
-/// What to compute, and the decoding limits.
+pub use detect::{detect, Detected, MediaKind};
+use takedown_media::audio::{AudioContainer, AudioDecoder};
+use takedown_media::video::{VideoError, VideoInfo, VideoInput, VideoOptions, VpdqOptions};
+use takedown_media::{
+    AudioError, AudioOptions, DecodedImage, ImageFormat, ImageLimits, MediaError,
+};
+use takedown_signals::pdq::{self, Pdq, PdqDihedral};
+use takedown_signals::text::{TextError, TextFingerprint};
+use takedown_signals::vpdq::VpdqFeature;
+use takedown_signals::{AudioFingerprint, Digests};
+
+/// What to compute, and the decoding limits of every kind of media.
 #[derive(Debug, Clone, Default)]
 pub struct HashOptions {
     /// Also compute the eight dihedral PDQ hashes (rotations and mirrors).
     pub dihedral: bool,
     /// Limits applied while decoding images.
     pub image_limits: ImageLimits,
+    /// ffmpeg programs, container whitelist and limits (duration, frame count, frame size,
+    /// wall-clock time) for videos.
+    pub video: VideoOptions,
+    /// vPDQ sampling (one frame per second by default).
+    pub vpdq: VpdqOptions,
+    /// Decoders and limits (duration, ffmpeg time) for audio.
+    pub audio: AudioOptions,
 }
 
 /// Every fingerprint of one file.
@@ -39,6 +64,12 @@ pub struct Fingerprints {
 pub enum MediaFingerprints {
     /// A still image.
     Image(ImageFingerprints),
+    /// A video.
+    Video(VideoFingerprints),
+    /// Sound.
+    Audio(AudioFingerprints),
+    /// Plain text.
+    Text(TextFingerprints),
 }
 
 /// Fingerprints of a still image.
@@ -58,38 +89,207 @@ pub struct ImageFingerprints {
     pub warnings: Vec<String>,
 }
 
+/// Fingerprints of a video. Its MD5 (HMA's `video_md5`) and SHA-256 are
+/// [`Fingerprints::digests`].
+#[derive(Debug, Clone)]
+pub struct VideoFingerprints {
+    /// Header facts (container, codec, size, frame rate, duration).
+    pub info: VideoInfo,
+    /// vPDQ: one feature per sampled frame, in frame order.
+    pub vpdq: Vec<VpdqFeature>,
+    /// Decoder complaints that did not stop decoding.
+    pub warnings: Vec<String>,
+}
+
+/// Fingerprints of sound.
+#[derive(Debug, Clone)]
+pub struct AudioFingerprints {
+    /// The container found from the magic bytes.
+    pub container: AudioContainer,
+    /// Which decoder produced the samples.
+    pub decoder: AudioDecoder,
+    /// Seconds of decoded audio.
+    pub duration_seconds: f64,
+    /// The Chromaprint-style fingerprint.
+    pub fingerprint: AudioFingerprint,
+    /// Decoder warnings about damaged data that did not stop decoding.
+    pub warnings: Vec<String>,
+}
+
+/// Fingerprints of a text.
+#[derive(Debug, Clone)]
+pub struct TextFingerprints {
+    /// Characters in the text as given.
+    pub characters: usize,
+    /// Normalised text, its digest and its near-duplicate signature.
+    pub text: TextFingerprint,
+}
+
 /// Why a file could not be fingerprinted.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
     /// Empty input.
     #[error("the file is empty")]
     Empty,
-    /// The bytes are not a supported media file, or are damaged.
+    /// Not any kind of media takedown fingerprints. The wording keeps "not a supported image"
+    /// first because that is what image-only clients have always been told.
+    #[error("not a supported image, video, audio or text file: looks like {looks_like}")]
+    Unsupported {
+        /// What the bytes look like.
+        looks_like: &'static str,
+    },
+    /// The file is of a kind the caller did not ask for (HMA's `photo` route given a video).
+    #[error("expected {expected}, got {actual}")]
+    WrongKind {
+        /// What was expected.
+        expected: String,
+        /// What the bytes are.
+        actual: MediaKind,
+    },
+    /// The bytes are an image but damaged or over the limits.
     #[error(transparent)]
     Media(#[from] MediaError),
+    /// The bytes are a video but damaged, over the limits, or ffmpeg failed.
+    #[error("video: {0}")]
+    Video(#[from] VideoError),
+    /// The bytes are audio but damaged, empty, over the limits, or the decoder failed.
+    #[error("audio: {0}")]
+    Audio(#[from] AudioError),
+    /// The audio decodes but is too short for one sub-fingerprint.
+    #[error(
+        "audio: {seconds:.2} s of sound is too short to fingerprint (at least {:.1} s needed)",
+        takedown_signals::audio::MIN_SAMPLES as f64 / takedown_signals::audio::SAMPLE_RATE as f64
+    )]
+    AudioTooShort {
+        /// Seconds decoded.
+        seconds: f64,
+    },
+    /// Text that is not valid UTF-8, or has no words.
+    #[error("text: {0}")]
+    Text(#[from] TextError),
+    /// The text has no word left after normalisation (only spaces or punctuation).
+    #[error("text: no words to fingerprint after normalisation")]
+    NoWords,
+}
+
+impl HashError {
+    /// Whether the input is over a configured size or length limit (HTTP 413 rather than 422).
+    pub fn is_too_large(&self) -> bool {
+        matches!(
+            self,
+            HashError::Media(MediaError::InputTooLarge { .. })
+                | HashError::Video(VideoError::InputTooLarge { .. })
+                | HashError::Audio(AudioError::InputTooLarge { .. })
+        )
+    }
 }
 
 impl Fingerprints {
+    /// The kind of media.
+    pub fn kind(&self) -> MediaKind {
+        match &self.media {
+            MediaFingerprints::Image(_) => MediaKind::Image,
+            MediaFingerprints::Video(_) => MediaKind::Video,
+            MediaFingerprints::Audio(_) => MediaKind::Audio,
+            MediaFingerprints::Text(_) => MediaKind::Text,
+        }
+    }
+
     /// The image fingerprints, if the file is an image.
     pub fn image(&self) -> Option<&ImageFingerprints> {
         match &self.media {
             MediaFingerprints::Image(image) => Some(image),
+            _ => None,
+        }
+    }
+
+    /// The video fingerprints, if the file is a video.
+    pub fn video(&self) -> Option<&VideoFingerprints> {
+        match &self.media {
+            MediaFingerprints::Video(video) => Some(video),
+            _ => None,
+        }
+    }
+
+    /// The audio fingerprints, if the file is sound.
+    pub fn audio(&self) -> Option<&AudioFingerprints> {
+        match &self.media {
+            MediaFingerprints::Audio(audio) => Some(audio),
+            _ => None,
+        }
+    }
+
+    /// The text fingerprints, if the file is text.
+    pub fn text(&self) -> Option<&TextFingerprints> {
+        match &self.media {
+            MediaFingerprints::Text(text) => Some(text),
+            _ => None,
         }
     }
 }
 
-/// Fingerprints a file held in memory.
+/// Fingerprints a file held in memory, whatever kind of media it is.
 pub fn fingerprint_bytes(bytes: &[u8], options: &HashOptions) -> Result<Fingerprints, HashError> {
     if bytes.is_empty() {
         return Err(HashError::Empty);
     }
-    let digests = Digests::of(bytes);
-    let decoded = takedown_media::decode_image(bytes, &options.image_limits)?;
+    let media = match detect(bytes) {
+        Detected::Image(_) => {
+            let decoded = takedown_media::decode_image(bytes, &options.image_limits)?;
+            MediaFingerprints::Image(image_fingerprints(decoded, options.dihedral))
+        }
+        Detected::Audio(_) => MediaFingerprints::Audio(audio_fingerprints(bytes, options)?),
+        Detected::AudioOrVideo(_) => match video_fingerprints(bytes, options) {
+            Ok(video) => MediaFingerprints::Video(video),
+            // An MP4 or WebM without pictures is a sound file.
+            Err(VideoError::NoVideoStream { .. }) => {
+                MediaFingerprints::Audio(audio_fingerprints(bytes, options)?)
+            }
+            Err(error) => return Err(error.into()),
+        },
+        Detected::Text => MediaFingerprints::Text(text_fingerprints(bytes)?),
+        Detected::NotUtf8 { offset } => {
+            return Err(HashError::Text(TextError::InvalidUtf8 { offset }))
+        }
+        Detected::Unsupported(looks_like) => return Err(HashError::Unsupported { looks_like }),
+    };
     Ok(Fingerprints {
         size: bytes.len() as u64,
-        digests,
-        media: MediaFingerprints::Image(image_fingerprints(decoded, options.dihedral)),
+        digests: Digests::of(bytes),
+        media,
     })
+}
+
+/// [`fingerprint_bytes`], refusing files that are not of one of the `expected` kinds before
+/// any decoding starts (HMA's routes say `photo` or `video`).
+pub fn fingerprint_expecting(
+    bytes: &[u8],
+    expected: &[MediaKind],
+    options: &HashOptions,
+) -> Result<Fingerprints, HashError> {
+    let actual = match detect(bytes) {
+        Detected::Image(_) => Some(MediaKind::Image),
+        Detected::Audio(_) => Some(MediaKind::Audio),
+        Detected::Text | Detected::NotUtf8 { .. } => Some(MediaKind::Text),
+        // Decided by probing; checked after hashing.
+        Detected::AudioOrVideo(_) | Detected::Unsupported(_) => None,
+    };
+    let wrong = |actual: MediaKind| HashError::WrongKind {
+        expected: expected
+            .iter()
+            .map(|kind| kind.name())
+            .collect::<Vec<_>>()
+            .join(" or "),
+        actual,
+    };
+    if let Some(actual) = actual.filter(|kind| !expected.contains(kind)) {
+        return Err(wrong(actual));
+    }
+    let fingerprints = fingerprint_bytes(bytes, options)?;
+    if !expected.contains(&fingerprints.kind()) {
+        return Err(wrong(fingerprints.kind()));
+    }
+    Ok(fingerprints)
 }
 
 fn image_fingerprints(decoded: DecodedImage, dihedral: bool) -> ImageFingerprints {
@@ -108,6 +308,49 @@ fn image_fingerprints(decoded: DecodedImage, dihedral: bool) -> ImageFingerprint
     }
 }
 
+fn video_fingerprints(
+    bytes: &[u8],
+    options: &HashOptions,
+) -> Result<VideoFingerprints, VideoError> {
+    let hashes =
+        takedown_media::video::hash_vpdq(VideoInput::Bytes(bytes), &options.vpdq, &options.video)?;
+    Ok(VideoFingerprints {
+        info: hashes.info,
+        vpdq: hashes.features,
+        warnings: hashes.warnings,
+    })
+}
+
+fn audio_fingerprints(bytes: &[u8], options: &HashOptions) -> Result<AudioFingerprints, HashError> {
+    let decoded = takedown_media::decode_audio(bytes, &options.audio)?;
+    let duration_seconds = decoded.duration().as_secs_f64();
+    let fingerprint = takedown_signals::audio::fingerprint(&decoded.samples);
+    if fingerprint.is_empty() {
+        return Err(HashError::AudioTooShort {
+            seconds: duration_seconds,
+        });
+    }
+    Ok(AudioFingerprints {
+        container: decoded.container,
+        decoder: decoded.decoder,
+        duration_seconds,
+        fingerprint,
+        warnings: decoded.warnings,
+    })
+}
+
+fn text_fingerprints(bytes: &[u8]) -> Result<TextFingerprints, HashError> {
+    let text = takedown_signals::text::decode_utf8(bytes)?;
+    let fingerprint = takedown_signals::text::fingerprint(text);
+    if fingerprint.normalized.is_empty() {
+        return Err(HashError::NoWords);
+    }
+    Ok(TextFingerprints {
+        characters: text.chars().count(),
+        text: fingerprint,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +363,55 @@ mod tests {
             Err(HashError::Empty)
         ));
         let error = fingerprint_bytes(b"<!doctype html><html></html>", &options).unwrap_err();
-        assert!(!error.to_string().is_empty());
+        assert!(
+            error.to_string().contains("not a supported image"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn text_is_fingerprinted_and_bad_text_named() {
+        let options = HashOptions::default();
+        let statement = "بيانٌ صادر عن المكتب الإعلامي: The office announces a new release.";
+        let fingerprints = fingerprint_bytes(statement.as_bytes(), &options).unwrap();
+        assert_eq!(fingerprints.kind(), MediaKind::Text);
+        let text = fingerprints.text().unwrap();
+        assert_eq!(
+            text.text.digest,
+            takedown_signals::text::fingerprint(statement).digest
+        );
+        assert!(!text.text.signature.is_empty());
+        let error = fingerprint_bytes(b"The office \xff\xfe announces", &options).unwrap_err();
+        assert!(
+            error.to_string().contains("UTF-8") && error.to_string().contains("11"),
+            "{error}"
+        );
+        assert!(matches!(
+            fingerprint_bytes(b" ... !!! ", &options),
+            Err(HashError::NoWords)
+        ));
+        let error =
+            fingerprint_expecting(statement.as_bytes(), &[MediaKind::Image], &options).unwrap_err();
+        assert_eq!(error.to_string(), "expected image, got text");
+    }
+
+    #[test]
+    fn zero_length_audio_is_an_error() {
+        // A WAV header that declares no samples.
+        let mut wav = Vec::new();
+        wav.extend_from_slice(b"RIFF");
+        wav.extend_from_slice(&36u32.to_le_bytes());
+        wav.extend_from_slice(b"WAVEfmt ");
+        wav.extend_from_slice(&16u32.to_le_bytes());
+        wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+        wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+        wav.extend_from_slice(&8000u32.to_le_bytes());
+        wav.extend_from_slice(&16000u32.to_le_bytes());
+        wav.extend_from_slice(&2u16.to_le_bytes());
+        wav.extend_from_slice(&16u16.to_le_bytes());
+        wav.extend_from_slice(b"data");
+        wav.extend_from_slice(&0u32.to_le_bytes());
+        let error = fingerprint_bytes(&wav, &HashOptions::default()).unwrap_err();
+        assert!(error.to_string().starts_with("audio: "), "{error}");
     }
 }

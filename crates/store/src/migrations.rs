@@ -22,6 +22,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0001_core.sql"),
     ),
     (
+        2,
+        "long_signal_values",
+        include_str!("../migrations/sqlite/0002_long_signal_values.sql"),
+    ),
+    (
         100,
         "referrals",
         include_str!("../migrations/sqlite/0100_referrals.sql"),
@@ -39,6 +44,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         1,
         "core",
         include_str!("../migrations/postgres/0001_core.sql"),
+    ),
+    (
+        2,
+        "long_signal_values",
+        include_str!("../migrations/postgres/0002_long_signal_values.sql"),
     ),
     (
         100,

@@ -1756,6 +1756,95 @@ impl MicrosExt for Timestamp {
     }
 }
 
+/// vPDQ, audio and text signature values are kilobytes to megabytes long (a B-tree index row
+/// holds at most about 2.7 kB in PostgreSQL): they are stored, read back, fed to the index,
+/// found by value and de-duplicated on re-import like digests.
+async fn video_audio_and_text_signals_of_any_length_round_trip(db: &TestDb) {
+    let store = db.open().await;
+    let unit = org(&store, "Unit").await;
+    let media = bank(&store, unit, "MEDIA").await;
+    // An hour of vPDQ (3,600 lines), five minutes of audio, a long statement's signature.
+    let vpdq: String = (0..3_600u64)
+        .map(|i| {
+            format!(
+                "{},100,{:064x},{}.000\n",
+                i * 25,
+                i.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                i
+            )
+        })
+        .collect();
+    let signal = |signal_type, version, value: &str| NewSignal {
+        signal_type,
+        algorithm_version: version,
+        value: value.to_string(),
+        quality: None,
+    };
+    let audio = format!("audio:1:{}", "QUJD".repeat(3_200));
+    let text = format!("text:1:{}", "AAAAAQ".repeat(2_000));
+    let signals = vec![
+        signal(SignalType::Vpdq, 1, &vpdq),
+        signal(SignalType::Audio, 1, &audio),
+        signal(SignalType::TextMinhash, 2, &text),
+    ];
+    let created = store
+        .add_content(
+            &CLI,
+            media,
+            NewContent::with_signals("long", signals.clone()),
+        )
+        .await
+        .unwrap();
+    let read = store.content(created.id).await.unwrap();
+    let mut stored: Vec<(SignalType, u32, String)> = read
+        .signals
+        .iter()
+        .map(|s| (s.signal_type, s.algorithm_version, s.value.clone()))
+        .collect();
+    stored.sort();
+    let mut expected: Vec<(SignalType, u32, String)> = signals
+        .iter()
+        // The store trims values, so the vPDQ text loses its final line end.
+        .map(|s| {
+            (
+                s.signal_type,
+                s.algorithm_version,
+                s.value.trim().to_string(),
+            )
+        })
+        .collect();
+    expected.sort();
+    // Compared without printing: the values are megabytes.
+    assert!(stored == expected, "long signal values did not round-trip");
+    let found = store
+        .search_content(&ContentQuery {
+            signal_value: Some(audio.clone()),
+            signal_type: Some(SignalType::Audio),
+            ..ContentQuery::bank(media)
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 1);
+    // The same long value again is a duplicate, on import as on insert.
+    let again = vec![Ok(ImportRow {
+        line: 2,
+        content: NewContent::with_signals("again", vec![signal(SignalType::Vpdq, 1, &vpdq)]),
+    })];
+    let (summary, _) = import(&store, media, again).await.unwrap();
+    assert_eq!((summary.added, summary.unchanged), (0, 1));
+    assert!(store
+        .add_content(
+            &CLI,
+            media,
+            NewContent::with_signals("dup", vec![signal(SignalType::Vpdq, 1, &vpdq)])
+        )
+        .await
+        .is_err());
+    let changes = all_changes(&store, 0, start_time()).await;
+    assert_eq!(changes.len(), 3);
+    audit_count(&store).await;
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -1806,4 +1895,5 @@ conformance!(
     export_streams_every_item_of_a_bank,
     concurrent_writers_keep_the_chain_and_feed_in_order,
     import_killed_midway_leaves_the_bank_as_before,
+    video_audio_and_text_signals_of_any_length_round_trip,
 );
