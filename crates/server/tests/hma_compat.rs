@@ -538,7 +538,80 @@ async fn trusted_network(backend: Backend) {
     h.finish().await;
 }
 
+/// What HMA lacks, on HMA's own routes: without a token or with an unknown one, 401 with a
+/// `{"message"}` saying why; a role that may not curate, 403; another organisation's bank is
+/// invisible (to lookups and to curation) until it is shared, and a hash added through
+/// `/c/bank/{name}/signal` matches on the very next lookup.
+async fn authentication_and_sharing(backend: Backend) {
+    let Some(h) = harness(backend).await else {
+        return;
+    };
+    let lookup = format!("/m/lookup?signal_type=pdq&signal={AAA_ORIG_PDQ}");
+    let (status, body) = send(h.get(&lookup, None)).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("bearer token"),
+        "{body}"
+    );
+    let (status, body) = send(h.get(&lookup, Some("tdk_not_a_real_token"))).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body["message"].is_string(), "{body}");
+    let (status, body) = send(h.get("/status", None)).await;
+    assert_eq!(status, 200, "{body}");
+
+    let curator_a = h.tokens.curator_a.clone();
+    let matcher_b = Some(h.tokens.matcher_b.as_str());
+    let (status, body) = send(h.post("/c/banks", matcher_b).json(&json!({"name": "NOPE"}))).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("matcher"));
+
+    create_bank(&h, &curator_a, "UNIT_A_BANK").await;
+    let (status, body) = send(
+        h.post("/c/bank/UNIT_A_BANK/signal", Some(&curator_a))
+            .json(&json!({"pdq": AAA_ORIG_PDQ})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // The next request on the same node matches it.
+    let (status, body) = send(h.get(&lookup, Some(&h.tokens.matcher_a))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["UNIT_A_BANK"][0]["distance"], 0, "{body}");
+
+    // Platform B sees nothing of Unit A's bank before it is shared.
+    let (status, body) = send(h.get(&lookup, matcher_b)).await;
+    assert_eq!((status, body), (200, json!({})));
+    let (status, _) = send(h.get("/c/bank/UNIT_A_BANK", Some(&h.tokens.admin_b))).await;
+    assert_eq!(status, 404);
+    let (_, body) = send(h.get("/c/banks", Some(&h.tokens.admin_b))).await;
+    assert_eq!(body, json!([]));
+
+    let (status, body) = send(
+        h.post("/api/v1/banks/UNIT_A_BANK/shares", Some(&h.tokens.admin_a))
+            .json(&json!({"organisation": common::ORG_B})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(h.get(&lookup, matcher_b)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["UNIT_A_BANK"][0]["distance"], 0, "{body}");
+    // Shared is not owned: B may not add to it.
+    let (status, _) = send(
+        h.post("/c/bank/UNIT_A_BANK/signal", Some(&h.tokens.admin_b))
+            .json(&json!({"pdq": C_PNG_PDQ})),
+    )
+    .await;
+    assert_eq!(status, 403);
+    h.finish().await;
+}
+
 both_backends!(
+    authentication_and_sharing,
     status_and_banks,
     bank_content,
     lookups,

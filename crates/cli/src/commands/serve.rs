@@ -61,8 +61,16 @@ pub enum LogFormatArg {
 impl ServeArgs {
     /// The configuration: file, then environment, then these flags.
     fn configuration(&self) -> anyhow::Result<ServerConfig> {
-        let mut config =
-            ServerConfig::load(self.config.as_deref(), &|name| std::env::var(name).ok())?;
+        self.configuration_with(&|name| std::env::var(name).ok())
+    }
+
+    /// [`ServeArgs::configuration`] with the environment read through `lookup` (a map in
+    /// tests, so they never touch the process environment).
+    fn configuration_with(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<ServerConfig> {
+        let mut config = ServerConfig::load(self.config.as_deref(), lookup)?;
         if let Some(bind) = self.bind {
             config.bind = bind;
         }
@@ -154,9 +162,98 @@ async fn serve(config: ServerConfig, demo: bool) -> anyhow::Result<()> {
     } else {
         eprintln!("takedown: serving on {}", server.base_url());
     }
+    let _referrals =
+        super::referral::start_for_server(server.state(), demo, &server.base_url()).await?;
     server
         .run_until(takedown_server::shutdown_signal())
         .await
         .context("server failed")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn no_flags(config: Option<PathBuf>) -> ServeArgs {
+        ServeArgs {
+            config,
+            bind: None,
+            database: None,
+            upload_limit: None,
+            hma_require_auth: None,
+            match_radius: None,
+            fetch_allow: Vec::new(),
+            log_format: None,
+            demo: false,
+        }
+    }
+
+    /// Each source overrides the one before: file, then `TAKEDOWN_*`, then flags; a setting
+    /// given only by an earlier source survives.
+    #[test]
+    fn flags_override_environment_which_overrides_the_file() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let file = directory.path().join("takedown.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:9000\"\nupload_limit = \"10MB\"\ndatabase = \"file.sqlite\"\n\
+             [hma]\nrequire_auth = true\n[matching]\nradius = 10\n",
+        )
+        .expect("write the file");
+        let environment: HashMap<&str, &str> = [
+            ("TAKEDOWN_BIND", "127.0.0.1:9001"),
+            ("TAKEDOWN_DATABASE", "environment.sqlite"),
+            ("TAKEDOWN_HMA_REQUIRE_AUTH", "false"),
+        ]
+        .into_iter()
+        .collect();
+        let lookup = |name: &str| environment.get(name).map(|value| value.to_string());
+
+        let from_file_and_environment = no_flags(Some(file.clone()))
+            .configuration_with(&lookup)
+            .expect("valid");
+        assert_eq!(from_file_and_environment.bind.port(), 9001);
+        assert_eq!(
+            from_file_and_environment.database.as_deref(),
+            Some("environment.sqlite")
+        );
+        assert!(!from_file_and_environment.hma.require_auth);
+        assert_eq!(from_file_and_environment.upload_limit.bytes(), 10_000_000);
+        assert_eq!(from_file_and_environment.matching.radius, 10);
+
+        let mut flags = no_flags(Some(file));
+        flags.bind = Some("127.0.0.1:9002".parse().expect("address"));
+        flags.database = Some("flag.sqlite".into());
+        flags.hma_require_auth = Some(true);
+        let config = flags.configuration_with(&lookup).expect("valid");
+        assert_eq!(config.bind.port(), 9002);
+        assert_eq!(config.database.as_deref(), Some("flag.sqlite"));
+        assert!(config.hma.require_auth);
+        assert_eq!(config.upload_limit.bytes(), 10_000_000);
+        assert_eq!(config.matching.radius, 10);
+    }
+
+    /// Without file, environment or flags: the documented defaults.
+    #[test]
+    fn defaults_without_any_source() {
+        let config = no_flags(None)
+            .configuration_with(&|_| None)
+            .expect("defaults");
+        assert_eq!(config.bind, "127.0.0.1:8080".parse().expect("address"));
+        assert_eq!(config.database, None);
+        assert_eq!(config.upload_limit.bytes(), 50_000_000);
+        assert!(config.hma.require_auth);
+    }
+
+    /// A flag that makes the configuration invalid is refused like a bad file value.
+    #[test]
+    fn an_invalid_flag_is_refused() {
+        let mut flags = no_flags(None);
+        flags.match_radius = Some(300);
+        let error = flags.configuration_with(&|_| None).unwrap_err();
+        assert!(error.to_string().contains("matching.radius"), "{error}");
+    }
 }

@@ -147,10 +147,11 @@ pub struct Harness {
 
 /// A configuration for tests: loopback on a free port, the database given.
 pub fn test_config(database: &str) -> ServerConfig {
-    let mut config = ServerConfig::default();
-    config.bind = "127.0.0.1:0".parse().expect("address");
-    config.database = Some(database.to_string());
-    config
+    ServerConfig {
+        bind: "127.0.0.1:0".parse().expect("address"),
+        database: Some(database.to_string()),
+        ..ServerConfig::default()
+    }
 }
 
 pub fn client() -> reqwest::Client {
@@ -313,7 +314,7 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(crate::common::Backend::Sqlite).await;
+                    super::$name($crate::common::Backend::Sqlite).await;
                 }
             )*
         }
@@ -321,7 +322,7 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(crate::common::Backend::Postgres).await;
+                    super::$name($crate::common::Backend::Postgres).await;
                 }
             )*
         }
