@@ -9,6 +9,7 @@ mod admin;
 mod banks;
 mod content;
 mod lookup;
+mod operations;
 mod transfer;
 
 use takedown_model::SignalType;
@@ -30,9 +31,14 @@ pub fn routes(upload_limit: ByteSize, import_limit: ByteSize) -> OpenApiRouter<A
         .merge(lookup::routes())
         .merge(transfer::export_routes())
         .merge(admin::routes())
+        .merge(operations::routes())
         .merge(crate::openapi::routes());
     let general = crate::limit_layers(general, upload_limit, ErrorShape::Api);
-    let import = crate::limit_layers(transfer::import_routes(), import_limit, ErrorShape::Api);
+    let import = crate::limit_layers(
+        transfer::import_routes().merge(operations::import_routes()),
+        import_limit,
+        ErrorShape::Api,
+    );
     OpenApiRouter::new().nest(PREFIX, general.merge(import))
 }
 
