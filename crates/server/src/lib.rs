@@ -20,6 +20,7 @@
 //! | `/api/v1/content[/{id}[/disable\|/enable]]` | search and paging, labels, disable, delete |
 //! | `/api/v1/lookup`, `/api/v1/lookup/upload`, `/api/v1/hash`, `/api/v1/index` | matching with labels |
 //! | `/api/v1/organisations`, `/api/v1/tokens`, `/api/v1/audit` | administration |
+//! | `/ui/...` (and `/` redirecting there) | the web interface (`takedown-webui`) |
 //!
 //! # Errors
 //!
@@ -56,6 +57,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod state;
 pub mod status;
+pub mod ui;
 pub mod upload;
 pub mod wire;
 
@@ -110,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         serde_json::Value::Null
     });
     routes
+        .merge(ui::routes(&state))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(Extension(openapi::Document(Arc::new(json))))
