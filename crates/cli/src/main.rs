@@ -51,6 +51,16 @@ enum Command {
     Operation(commands::operation::OperationArgs),
     /// Reports: an operation's impact, the transparency report (HTML and JSON).
     Report(commands::report::ReportArgs),
+    /// Submit URLs to fetch, fingerprint, match and record; list observations.
+    Url(commands::url::UrlArgs),
+    /// Review cases: list, show, decide (confirm or reject).
+    Case(commands::case::CaseArgs),
+    /// Hosting providers and their domain-suffix rules.
+    Provider(commands::provider::ProviderArgs),
+    /// Referrals to providers: create, list, show, export, send, mark.
+    Referral(commands::referral::ReferralArgs),
+    /// Deliver queued referrals and run due URL checks; the check queue's state.
+    Check(commands::check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +79,11 @@ fn main() -> ExitCode {
         Command::Release(args) => commands::release::run(args),
         Command::Operation(args) => commands::operation::run(args),
         Command::Report(args) => commands::report::run(args),
+        Command::Url(args) => commands::url::run(args),
+        Command::Case(args) => commands::case::run(args),
+        Command::Provider(args) => commands::provider::run(args),
+        Command::Referral(args) => commands::referral::run(args),
+        Command::Check(args) => commands::check::run(args),
     };
     match result {
         Ok(code) => code,

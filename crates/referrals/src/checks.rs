@@ -74,6 +74,11 @@ impl Referrals {
             .await?)
     }
 
+    /// Checks pending, claimed and done on the instance, and the next due time.
+    pub async fn check_counts(&self) -> ReferralResult<takedown_store::referrals::CheckCounts> {
+        Ok(self.store().check_counts().await?)
+    }
+
     /// Runs every check due now, as `owner`: claims them in batches, checks them concurrently
     /// (the fetcher keeps to its per-host limits) and records each result under its lease.
     pub async fn run_due_checks(&self, owner: &str) -> ReferralResult<CheckRunSummary> {

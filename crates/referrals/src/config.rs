@@ -5,6 +5,7 @@
 //! check_lease = "10m"
 //! outbox_lease = "5m"
 //! max_delivery_attempts = 10
+//! worker_interval = "30s"
 //!
 //! [schedule]
 //! first = ["1h", "6h", "24h"]
@@ -46,6 +47,10 @@ pub struct ReferralConfig {
     /// How long a worker holds a claimed outbox message (longer than a delivery's timeout).
     #[serde(with = "humantime_serde")]
     pub outbox_lease: Duration,
+    /// How often a server's background worker delivers queued messages and runs due checks
+    /// (due times come from the schedule; this is only how often the store is asked).
+    #[serde(with = "humantime_serde")]
+    pub worker_interval: Duration,
     /// Most checks claimed per run.
     pub check_batch: u32,
     /// Checks in flight at once (the fetcher's per-host limits still apply).
@@ -74,6 +79,7 @@ impl Default for ReferralConfig {
             max_embedded_media: 10,
             check_lease: Duration::from_secs(600),
             outbox_lease: Duration::from_secs(300),
+            worker_interval: Duration::from_secs(30),
             check_batch: 200,
             check_concurrency: 16,
             max_delivery_attempts: 10,
@@ -95,6 +101,7 @@ impl ReferralConfig {
             ("outbox_lease", self.outbox_lease),
             ("delivery_backoff", self.delivery_backoff),
             ("delivery_timeout", self.delivery_timeout),
+            ("worker_interval", self.worker_interval),
         ] {
             if value.is_zero() {
                 return Err(format!("{name} must be greater than zero"));

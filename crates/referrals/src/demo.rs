@@ -452,6 +452,7 @@ pub fn demo_settings(providers: &DemoProviders) -> (FetchConfig, ReferralConfig)
         outbox_lease: Duration::from_secs(60),
         delivery_backoff: Duration::from_secs(5),
         delivery_timeout: Duration::from_secs(10),
+        worker_interval: Duration::from_secs(2),
         sender: SenderInfo {
             organisation: DEMO_UNIT.into(),
             email: "iru@demo-unit.invalid".into(),

@@ -87,6 +87,7 @@ mod review;
 mod schedule;
 mod service;
 pub mod smtp_sink;
+pub mod wire;
 
 pub use checks::{CheckRunSummary, OutboxRunSummary};
 pub use config::{ReferralConfig, SenderInfo, SmtpConfig, SmtpTls};

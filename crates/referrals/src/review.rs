@@ -58,6 +58,33 @@ impl Referrals {
             .await?)
     }
 
+    /// Observations the caller may see, oldest first after `query.after`: all, one case's,
+    /// the "unassigned" queue (hosts no provider rule covers) or the re-uploads. The
+    /// organisation is always the caller's own (the instance itself may name one or none).
+    pub async fn observations(
+        &self,
+        caller: &Caller,
+        mut query: ObservationQuery,
+    ) -> ReferralResult<Vec<Observation>> {
+        caller.require(Permission::Review)?;
+        if caller.org.is_some() {
+            query.org = caller.org;
+        }
+        Ok(self.store().observations(&query).await?)
+    }
+
+    /// One observation the caller may see.
+    pub async fn observation(
+        &self,
+        caller: &Caller,
+        id: takedown_store::referrals::ObservationId,
+    ) -> ReferralResult<Observation> {
+        caller.require(Permission::Review)?;
+        let observation = self.store().observation(id).await?;
+        self.check_scope(caller, observation.org, &format!("observation {}", id.0))?;
+        Ok(observation)
+    }
+
     /// A case the caller may see.
     pub async fn case(&self, caller: &Caller, id: CaseId) -> ReferralResult<CaseDetail> {
         caller.require(Permission::Review)?;

@@ -19,6 +19,9 @@ struct Shared {
     fetcher: Fetcher,
     config: ServerConfig,
     metrics: Metrics,
+    /// The find-refer-verify workflow, once `takedown serve` (or a test) attaches it; its
+    /// routes answer 503 until then.
+    referrals: std::sync::OnceLock<Arc<takedown_referrals::Referrals>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -48,6 +51,7 @@ impl AppState {
                 fetcher,
                 config,
                 metrics: Metrics::default(),
+                referrals: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -70,5 +74,15 @@ impl AppState {
     /// Request metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Attaches the referral workflow (once; a second call is ignored and returns false).
+    pub fn set_referrals(&self, referrals: Arc<takedown_referrals::Referrals>) -> bool {
+        self.inner.referrals.set(referrals).is_ok()
+    }
+
+    /// The referral workflow, if attached.
+    pub fn referrals(&self) -> Option<&Arc<takedown_referrals::Referrals>> {
+        self.inner.referrals.get()
     }
 }

@@ -9,6 +9,7 @@ mod admin;
 mod banks;
 mod content;
 mod lookup;
+mod referrals;
 mod operations;
 mod transfer;
 
@@ -31,6 +32,7 @@ pub fn routes(upload_limit: ByteSize, import_limit: ByteSize) -> OpenApiRouter<A
         .merge(lookup::routes())
         .merge(transfer::export_routes())
         .merge(admin::routes())
+        .merge(referrals::routes())
         .merge(operations::routes())
         .merge(crate::openapi::routes());
     let general = crate::limit_layers(general, upload_limit, ErrorShape::Api);
