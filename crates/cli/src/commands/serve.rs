@@ -164,8 +164,6 @@ async fn serve(config: ServerConfig, demo: bool) -> anyhow::Result<()> {
     }
     let _referrals =
         super::referral::start_for_server(server.state(), demo, &server.base_url()).await?;
-    let _referrals =
-        super::referral::start_for_server(server.state(), demo, &server.base_url()).await?;
     server
         .run_until(takedown_server::shutdown_signal())
         .await

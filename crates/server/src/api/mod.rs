@@ -9,8 +9,8 @@ mod admin;
 mod banks;
 mod content;
 mod lookup;
-mod referrals;
 mod operations;
+mod referrals;
 mod transfer;
 
 use takedown_model::SignalType;
