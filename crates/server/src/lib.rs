@@ -53,6 +53,7 @@ pub mod error;
 pub mod extract;
 pub mod fetching;
 pub mod hma;
+pub mod memory;
 pub mod metrics;
 pub mod openapi;
 pub mod state;
@@ -285,6 +286,8 @@ async fn load_and_follow(engine: Arc<Engine>) {
         match engine.load().await {
             Ok(status) => {
                 tracing::info!(signals = ?status.signals, "index ready");
+                // The load's scratch vectors are freed; hand their pages back to the system.
+                let _ = tokio::task::spawn_blocking(memory::release_freed_memory).await;
                 break;
             }
             Err(error) => {
