@@ -113,7 +113,10 @@ pub fn expand(arguments: &[String], allow_hashes: bool) -> (Vec<Input>, Vec<Inpu
 
 /// Reads and fingerprints one file.
 pub fn fingerprint_file(path: &Path, options: &HashOptions) -> anyhow::Result<Fingerprints> {
-    let limit = options.image_limits.max_input_bytes as u64;
+    // The largest any kind of media may be; the hasher applies each kind's own limit.
+    let limit = (options.image_limits.max_input_bytes as u64)
+        .max(options.video.limits.max_input_bytes)
+        .max(options.audio.limits.max_input_bytes as u64);
     let size = std::fs::metadata(path)
         .with_context(|| "cannot read file".to_string())?
         .len();

@@ -4,7 +4,7 @@ use takedown_model::{
     Bank, BankName, Content, ContentId, Labels, NewSignal, OrgId, Permission, SignalType, Tier,
     Timestamp,
 };
-use takedown_signals::pdq;
+use takedown_signals::{pdq, vpdq};
 use takedown_store::{
     BankScope, BankUpdate, ContentQuery, ContentUpdate, IndexSignal, NewBank, NewContent, Page,
 };
@@ -406,25 +406,41 @@ pub(crate) fn signals_of(fingerprints: &takedown_hasher::Fingerprints) -> Vec<Ne
             quality: Some(image.pdq.quality),
         });
     }
-    for (signal_type, value) in [
-        (SignalType::Md5, &fingerprints.digests.md5),
-        (SignalType::Sha256, &fingerprints.digests.sha256),
-    ] {
+    let mut other = |signal_type, value: String| {
         signals.push(NewSignal {
             signal_type,
             algorithm_version: algorithm_version(signal_type),
-            value: value.clone(),
+            value,
             quality: None,
-        });
+        })
+    };
+    if let Some(video) = fingerprints.video() {
+        other(SignalType::Vpdq, vpdq::format_lines(&video.vpdq));
+        // HMA's name for a video's MD5, so its clients find it under the type they know.
+        other(SignalType::VideoMd5, fingerprints.digests.md5.clone());
     }
+    if let Some(audio) = fingerprints.audio() {
+        other(SignalType::Audio, audio.fingerprint.to_text());
+    }
+    if let Some(text) = fingerprints.text() {
+        other(SignalType::TextDigest, text.text.digest.clone());
+        other(SignalType::TextMinhash, text.text.signature.to_text());
+    }
+    other(SignalType::Md5, fingerprints.digests.md5.clone());
+    other(SignalType::Sha256, fingerprints.digests.sha256.clone());
     signals
 }
 
 /// The version of takedown's implementation of each signal type.
 pub(crate) fn algorithm_version(signal_type: SignalType) -> u32 {
+    use takedown_signals::{audio, text};
     match signal_type {
         SignalType::Pdq => pdq::ALGORITHM.version,
-        _ => 1,
+        SignalType::Vpdq => vpdq::ALGORITHM.version,
+        SignalType::Audio => audio::ALGORITHM.version,
+        SignalType::TextDigest => text::DIGEST_ALGORITHM.version,
+        SignalType::TextMinhash => text::SIGNATURE_ALGORITHM.version,
+        SignalType::Md5 | SignalType::Sha256 | SignalType::VideoMd5 => 1,
     }
 }
 

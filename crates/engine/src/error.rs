@@ -72,11 +72,10 @@ impl From<StoreError> for EngineError {
 
 impl From<takedown_hasher::HashError> for EngineError {
     fn from(error: takedown_hasher::HashError) -> Self {
-        match error {
-            takedown_hasher::HashError::Media(takedown_media::MediaError::InputTooLarge {
-                ..
-            }) => EngineError::TooLarge(error.to_string()),
-            other => EngineError::Unprocessable(other.to_string()),
+        if error.is_too_large() {
+            EngineError::TooLarge(error.to_string())
+        } else {
+            EngineError::Unprocessable(error.to_string())
         }
     }
 }

@@ -41,8 +41,8 @@ pub use demo::{
     load_demo, DemoSummary, DEMO_ADMIN_TOKEN, DEMO_MATCHER_TOKEN, DEMO_PLATFORM, DEMO_UNIT,
 };
 pub use error::{EngineError, EngineResult};
-pub use matchindex::SignalMeta;
-pub use matching::{CompareResult, MatchHit, MatchReport};
+pub use matchindex::{MediaMatchConfig, SignalMeta};
+pub use matching::{CompareResult, MatchDetail, MatchHit, MatchReport};
 pub use transfer::ImportRequest;
 
 /// Settings of the engine.
@@ -55,6 +55,8 @@ pub struct EngineConfig {
     pub min_query_quality: u8,
     /// Decoding limits and what to compute when hashing.
     pub hash_options: HashOptions,
+    /// Match rules of the video (vPDQ), audio and text indexes.
+    pub media: MediaMatchConfig,
     /// How often the change feed is followed for changes made elsewhere.
     pub feed_poll_interval: Duration,
     /// How long a verified token is trusted before the store is asked again. Revocations made
@@ -68,6 +70,7 @@ impl Default for EngineConfig {
             match_radius: takedown_index::DEFAULT_RADIUS,
             min_query_quality: takedown_signals::pdq::QUALITY_THRESHOLD,
             hash_options: HashOptions::default(),
+            media: MediaMatchConfig::default(),
             feed_poll_interval: Duration::from_secs(2),
             auth_cache_ttl: Duration::from_secs(5),
         }
@@ -136,8 +139,8 @@ impl Engine {
         Arc::new(Engine {
             store,
             clock,
+            index: RwLock::new(matchindex::MatchIndex::new(&config.media)),
             config,
-            index: RwLock::new(matchindex::MatchIndex::default()),
             banks: RwLock::new(HashMap::new()),
             ready: AtomicBool::new(false),
             feed: tokio::sync::Mutex::new(None),
@@ -184,9 +187,11 @@ impl Engine {
             .await?;
         let count = signals.len();
         // Building is CPU work (parallel for large loads): keep it off the async workers.
-        let built = tokio::task::spawn_blocking(move || matchindex::MatchIndex::build(signals))
-            .await
-            .map_err(|error| EngineError::Internal(format!("index build failed: {error}")))?;
+        let media = self.config.media.clone();
+        let built =
+            tokio::task::spawn_blocking(move || matchindex::MatchIndex::build(signals, &media))
+                .await
+                .map_err(|error| EngineError::Internal(format!("index build failed: {error}")))?;
         *self.write_index() = built;
         let mut cursor = FeedCursor {
             sequence,
@@ -199,6 +204,7 @@ impl Engine {
         *self.lock_status_time() = Some(self.clock.now());
         tracing::info!(
             signals = count,
+            media_index_bytes = self.read_index().media_memory_bytes(),
             seconds = started.elapsed().as_secs_f64(),
             "index loaded"
         );

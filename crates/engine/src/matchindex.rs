@@ -6,10 +6,26 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use takedown_index::audio::{AudioIndex, AudioIndexConfig, AudioMatch};
+use takedown_index::text::{TextIndex, TextMatch};
+use takedown_index::video::{VideoIndex, VideoMatch};
 use takedown_index::HammingIndex;
 use takedown_model::{BankId, ContentId, SignalId, SignalType};
-use takedown_signals::Hash256;
+use takedown_signals::text::{TextMatchConfig, TextSignature};
+use takedown_signals::vpdq::{self, VpdqFeature, VpdqMatchConfig};
+use takedown_signals::{AudioFingerprint, Hash256};
 use takedown_store::IndexSignal;
+
+/// Match rules of the video, audio and text indexes.
+#[derive(Debug, Clone, Default)]
+pub struct MediaMatchConfig {
+    /// vPDQ: frame distance, quality floor and the two percentages (DOMAIN: 31, 50, 80%, 80%).
+    pub vpdq: VpdqMatchConfig,
+    /// Audio: largest bit-error rate and shortest overlap.
+    pub audio: AudioIndexConfig,
+    /// Text: containment threshold and least shared weight.
+    pub text: TextMatchConfig,
+}
 
 /// Where a signal in the index points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,19 +39,41 @@ pub struct SignalMeta {
 }
 
 /// Signals of active content, by kind.
-#[derive(Default)]
 pub struct MatchIndex {
     pdq: HammingIndex,
+    video: VideoIndex,
+    audio: AudioIndex,
+    text: TextIndex,
     exact: HashMap<(SignalType, String), Vec<SignalId>>,
     /// The value of each exact signal, so a removal finds its entry without a scan.
     exact_values: HashMap<SignalId, String>,
     signals: HashMap<SignalId, SignalMeta>,
 }
 
+impl Default for MatchIndex {
+    fn default() -> Self {
+        MatchIndex::new(&MediaMatchConfig::default())
+    }
+}
+
 impl MatchIndex {
-    /// Builds an index from a full load of active signals, using the bulk (parallel) build.
-    pub fn build(signals: Vec<IndexSignal>) -> MatchIndex {
-        let mut index = MatchIndex::default();
+    /// An empty index applying `config` to video, audio and text.
+    pub fn new(config: &MediaMatchConfig) -> MatchIndex {
+        MatchIndex {
+            pdq: HammingIndex::default(),
+            video: VideoIndex::new(config.vpdq),
+            audio: AudioIndex::new(config.audio.clone()),
+            text: TextIndex::new(config.text),
+            exact: HashMap::new(),
+            exact_values: HashMap::new(),
+            signals: HashMap::new(),
+        }
+    }
+
+    /// Builds an index from a full load of active signals, using the bulk (parallel) build
+    /// for PDQ; video, audio and text signals are inserted one by one.
+    pub fn build(signals: Vec<IndexSignal>, config: &MediaMatchConfig) -> MatchIndex {
+        let mut index = MatchIndex::new(config);
         let mut pdq_items = Vec::new();
         for signal in signals {
             if signal.signal_type == SignalType::Pdq {
@@ -71,7 +109,28 @@ impl MatchIndex {
                     .push(signal.id);
                 self.exact_values.insert(signal.id, signal.value.clone());
             }
-            // Video, audio and text similarity signals are matched by their own indexes.
+            SignalType::Vpdq => {
+                let Ok(features) = vpdq::parse_lines(&signal.value) else {
+                    tracing::warn!(signal = signal.id.0, "stored vpdq value does not parse");
+                    return;
+                };
+                self.video.insert(signal.id.0 as u64, &features);
+            }
+            SignalType::Audio => {
+                let Ok(fingerprint) = AudioFingerprint::from_text(&signal.value) else {
+                    tracing::warn!(signal = signal.id.0, "stored audio value does not parse");
+                    return;
+                };
+                self.audio
+                    .insert(signal.id.0 as u64, fingerprint.sub_fingerprints());
+            }
+            SignalType::TextMinhash => {
+                let Ok(signature) = TextSignature::parse(&signal.value) else {
+                    tracing::warn!(signal = signal.id.0, "stored text signature does not parse");
+                    return;
+                };
+                self.text.insert(signal.id.0 as u64, &signature);
+            }
             _ => return,
         }
         self.signals.insert(signal.id, meta_of(signal));
@@ -80,8 +139,15 @@ impl MatchIndex {
     /// Removes a signal if present.
     pub fn remove(&mut self, id: SignalId) -> Option<SignalMeta> {
         let meta = self.signals.remove(&id)?;
+        let key = id.0 as u64;
         if meta.signal_type == SignalType::Pdq {
-            self.pdq.remove(id.0 as u64);
+            self.pdq.remove(key);
+        } else if meta.signal_type == SignalType::Vpdq {
+            self.video.remove(key);
+        } else if meta.signal_type == SignalType::Audio {
+            self.audio.remove(key);
+        } else if meta.signal_type == SignalType::TextMinhash {
+            self.text.remove(key);
         } else if let Some(value) = self.exact_values.remove(&id) {
             let key = (meta.signal_type, value);
             if let Some(ids) = self.exact.get_mut(&key) {
@@ -108,6 +174,42 @@ impl MatchIndex {
         self.pdq.get(id.0 as u64)
     }
 
+    /// Banked videos matching `query` under the vPDQ rule.
+    pub fn query_video(&self, query: &[VpdqFeature]) -> Vec<(SignalId, VideoMatch)> {
+        self.video
+            .query(query)
+            .into_iter()
+            .map(|m| (SignalId(m.video_id as i64), m))
+            .collect()
+    }
+
+    /// Banked recordings containing (or contained in) `query`, best alignment each.
+    pub fn query_audio(&self, query: &[u32]) -> Vec<(SignalId, AudioMatch)> {
+        self.audio
+            .search(query)
+            .into_iter()
+            .map(|m| (SignalId(m.id as i64), m))
+            .collect()
+    }
+
+    /// Banked statements near-duplicating `query`.
+    pub fn query_text(&self, query: &TextSignature) -> Vec<(SignalId, TextMatch)> {
+        self.text
+            .query(query)
+            .into_iter()
+            .map(|m| (SignalId(m.id as i64), m))
+            .collect()
+    }
+
+    /// The rules the video, audio and text indexes apply.
+    pub fn media_config(&self) -> MediaMatchConfig {
+        MediaMatchConfig {
+            vpdq: *self.video.config(),
+            audio: self.audio.config().clone(),
+            text: *self.text.config(),
+        }
+    }
+
     /// Signals whose value equals `value` exactly.
     pub fn query_exact(&self, signal_type: SignalType, value: &str) -> &[SignalId] {
         self.exact
@@ -132,6 +234,11 @@ impl MatchIndex {
     /// Approximate heap bytes of the PDQ index (the dominant part at scale).
     pub fn pdq_memory_bytes(&self) -> usize {
         self.pdq.memory_bytes()
+    }
+
+    /// Approximate heap bytes of the video, audio and text indexes.
+    pub fn media_memory_bytes(&self) -> usize {
+        self.video.memory_bytes() + self.audio.memory_bytes() + self.text.memory_bytes()
     }
 }
 
@@ -164,10 +271,13 @@ mod tests {
         let zero = "0".repeat(64);
         let mut one = "0".repeat(63);
         one.push('1');
-        let mut index = MatchIndex::build(vec![
-            signal(1, SignalType::Pdq, &zero),
-            signal(2, SignalType::Md5, "900150983cd24fb0d6963f7d28e17f72"),
-        ]);
+        let mut index = MatchIndex::build(
+            vec![
+                signal(1, SignalType::Pdq, &zero),
+                signal(2, SignalType::Md5, "900150983cd24fb0d6963f7d28e17f72"),
+            ],
+            &MediaMatchConfig::default(),
+        );
         assert_eq!(index.counts().values().sum::<usize>(), 2);
         let query = Hash256::from_hex(&one).unwrap();
         assert_eq!(index.query_pdq(&query, 31), vec![(SignalId(1), 1)]);
@@ -185,5 +295,48 @@ mod tests {
         index.insert(&signal(1, SignalType::Pdq, &one));
         assert_eq!(index.query_pdq(&query, 0).len(), 2);
         assert_eq!(index.counts()[&SignalType::Pdq], 2);
+    }
+
+    #[test]
+    fn video_audio_and_text_signals_are_indexed_and_removed() {
+        let features: Vec<VpdqFeature> = (0..10u64)
+            .map(|i| VpdqFeature {
+                frame_number: i,
+                hash: Hash256::from_hex(&format!("{:064x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+                    .unwrap(),
+                quality: 100,
+                timestamp: i as f64,
+            })
+            .collect();
+        let sub: Vec<u32> = (0..400u32).map(|i| i.wrapping_mul(0x9e37_79b9)).collect();
+        let audio = AudioFingerprint::from_sub_fingerprints(sub.clone()).to_text();
+        let statement = "the office announces that its fighters carried out an operation today \
+                         against the positions of the enemy near the city";
+        let signature = takedown_signals::text::fingerprint(statement).signature;
+        let mut index = MatchIndex::build(
+            vec![
+                signal(1, SignalType::Vpdq, &vpdq::format_lines(&features)),
+                signal(2, SignalType::Audio, &audio),
+                signal(3, SignalType::TextMinhash, &signature.to_text()),
+                signal(4, SignalType::Vpdq, "not vpdq"),
+            ],
+            &MediaMatchConfig::default(),
+        );
+        assert_eq!(
+            index.counts().values().sum::<usize>(),
+            3,
+            "bad value skipped"
+        );
+        assert_eq!(index.query_video(&features)[0].0, SignalId(1));
+        let excerpt = &sub[100..200];
+        let hits = index.query_audio(excerpt);
+        assert_eq!((hits[0].0, hits[0].1.offset), (SignalId(2), 100));
+        assert_eq!(index.query_text(&signature)[0].0, SignalId(3));
+        for id in 1..=3 {
+            assert!(index.remove(SignalId(id)).is_some());
+        }
+        assert!(index.query_video(&features).is_empty());
+        assert!(index.query_audio(excerpt).is_empty());
+        assert!(index.query_text(&signature).is_empty());
     }
 }

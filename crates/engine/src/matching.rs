@@ -4,14 +4,70 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use takedown_exchange::canonical_value;
-use takedown_hasher::{Fingerprints, HashOptions};
+use takedown_hasher::{Fingerprints, HashOptions, MediaKind};
 use takedown_model::{Actor, Bank, BankId, BankName, ContentId, Permission, SignalId, SignalType};
-use takedown_signals::Hash256;
+use takedown_signals::text::TextSignature;
+use takedown_signals::vpdq::{self, VpdqFeature};
+use takedown_signals::{AudioFingerprint, Hash256};
 
 use crate::{Caller, Engine, EngineError, EngineResult};
 
+/// How a video, audio or text item matched (these signals have no single distance).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MatchDetail {
+    /// vPDQ: the two percentages of the match rule.
+    Video {
+        /// Percentage of the query's frames found in the banked video.
+        query_percent: f64,
+        /// Percentage of the banked video's frames found in the query.
+        compared_percent: f64,
+    },
+    /// Audio: the best alignment.
+    Audio {
+        /// Bit-error rate over the overlap (0 identical, about 0.5 unrelated).
+        bit_error_rate: f64,
+        /// Where in the banked recording the query starts, in seconds (negative when the
+        /// query starts earlier).
+        offset_seconds: f64,
+        /// Seconds of audio compared.
+        overlap_seconds: f64,
+    },
+    /// Text: the containment scores under the bank's boilerplate weights.
+    Text {
+        /// The larger containment (0..=1).
+        score: f64,
+        /// Share of the query found in the banked statement.
+        query_containment: f64,
+        /// Share of the banked statement found in the query.
+        banked_containment: f64,
+    },
+}
+
+impl MatchDetail {
+    /// Similarity in percent: the smaller vPDQ percentage, `100 * (1 - BER)` for audio,
+    /// `100 * score` for text.
+    pub fn similarity_percent(&self) -> f64 {
+        match *self {
+            MatchDetail::Video {
+                query_percent,
+                compared_percent,
+            } => query_percent.min(compared_percent),
+            MatchDetail::Audio { bit_error_rate, .. } => 100.0 * (1.0 - bit_error_rate),
+            MatchDetail::Text { score, .. } => 100.0 * score,
+        }
+    }
+
+    /// A distance for sorting and for clients that expect one: 100 minus the similarity in
+    /// percent, rounded.
+    pub fn distance(&self) -> u32 {
+        (100.0 - self.similarity_percent())
+            .round()
+            .clamp(0.0, 100.0) as u32
+    }
+}
+
 /// One bank item matched by a query.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MatchHit {
     /// Kind of signal that matched.
     pub signal_type: SignalType,
@@ -23,10 +79,14 @@ pub struct MatchHit {
     pub bank: BankId,
     /// Its bank's name.
     pub bank_name: BankName,
-    /// Hamming distance for PDQ; 0 for exact digests.
+    /// Hamming distance for PDQ; 0 for exact digests; for video, audio and text
+    /// [`MatchDetail::distance`].
     pub distance: u32,
-    /// The bank signal's value.
+    /// The bank signal's value; empty for video, audio and text, whose values are long (the
+    /// bank item holds them).
     pub value: String,
+    /// Scores of a video, audio or text match.
+    pub detail: Option<MatchDetail>,
 }
 
 /// Fingerprints of a file and what they matched.
@@ -104,13 +164,26 @@ impl Engine {
         bytes: Vec<u8>,
         dihedral: bool,
     ) -> EngineResult<Fingerprints> {
+        self.hash_bytes_as(caller, bytes, dihedral, &MediaKind::ALL)
+            .await
+    }
+
+    /// [`Engine::hash_bytes`] for a file that must be one of the `expected` kinds (HMA's
+    /// `photo` and `video` routes); any other kind is refused as unprocessable.
+    pub async fn hash_bytes_as(
+        &self,
+        caller: &Caller,
+        bytes: Vec<u8>,
+        dihedral: bool,
+        expected: &'static [MediaKind],
+    ) -> EngineResult<Fingerprints> {
         caller.require(Permission::Match)?;
         let options = HashOptions {
             dihedral,
             ..self.config.hash_options.clone()
         };
         let fingerprints = tokio::task::spawn_blocking(move || {
-            takedown_hasher::fingerprint_bytes(&bytes, &options)
+            takedown_hasher::fingerprint_expecting(&bytes, expected, &options)
         })
         .await
         .map_err(|error| EngineError::Internal(format!("hashing task failed: {error}")))??;
@@ -210,6 +283,17 @@ impl Engine {
                 skipped = true;
             }
         }
+        if let Some(video) = fingerprints.video() {
+            hits.extend(self.similar_hits(&Similar::Video(&video.vpdq), banks));
+        }
+        if let Some(audio) = fingerprints.audio() {
+            let query = audio.fingerprint.sub_fingerprints();
+            hits.extend(self.similar_hits(&Similar::Audio(query), banks));
+        }
+        if let Some(text) = fingerprints.text() {
+            hits.extend(self.hits_for(SignalType::TextDigest, &text.text.digest, banks));
+            hits.extend(self.similar_hits(&Similar::Text(&text.text.signature), banks));
+        }
         hits.sort_by_key(|hit| (hit.distance, hit.content, hit.signal));
         self.count(&hits);
         MatchReport {
@@ -221,6 +305,25 @@ impl Engine {
 
     /// Index hits for one canonical value, restricted to `banks`.
     fn hits_for(&self, signal_type: SignalType, value: &str, banks: &[Bank]) -> Vec<MatchHit> {
+        // Canonical values parse; a value that does not simply matches nothing.
+        match signal_type {
+            SignalType::Vpdq => {
+                return vpdq::parse_lines(value)
+                    .map(|features| self.similar_hits(&Similar::Video(&features), banks))
+                    .unwrap_or_default()
+            }
+            SignalType::Audio => {
+                return AudioFingerprint::from_text(value)
+                    .map(|fp| self.similar_hits(&Similar::Audio(fp.sub_fingerprints()), banks))
+                    .unwrap_or_default()
+            }
+            SignalType::TextMinhash => {
+                return TextSignature::parse(value)
+                    .map(|signature| self.similar_hits(&Similar::Text(&signature), banks))
+                    .unwrap_or_default()
+            }
+            _ => {}
+        }
         let index = self.read_index();
         let candidates: Vec<(SignalId, u32)> = if signal_type == SignalType::Pdq {
             match Hash256::from_hex(value) {
@@ -254,6 +357,76 @@ impl Engine {
                     bank_name: bank.name.clone(),
                     distance,
                     value,
+                    detail: None,
+                })
+            })
+            .collect()
+    }
+
+    /// Hits of a video, audio or text query in its own index, restricted to `banks`.
+    fn similar_hits(&self, query: &Similar<'_>, banks: &[Bank]) -> Vec<MatchHit> {
+        use takedown_signals::audio::SECONDS_PER_SUB_FINGERPRINT as STEP;
+        let index = self.read_index();
+        let (signal_type, found): (SignalType, Vec<(SignalId, MatchDetail)>) = match query {
+            Similar::Video(features) => (
+                SignalType::Vpdq,
+                index
+                    .query_video(features)
+                    .into_iter()
+                    .map(|(id, m)| {
+                        let detail = MatchDetail::Video {
+                            query_percent: m.query_percent(),
+                            compared_percent: m.compared_percent(),
+                        };
+                        (id, detail)
+                    })
+                    .collect(),
+            ),
+            Similar::Audio(sub_fingerprints) => (
+                SignalType::Audio,
+                index
+                    .query_audio(sub_fingerprints)
+                    .into_iter()
+                    .map(|(id, m)| {
+                        let detail = MatchDetail::Audio {
+                            bit_error_rate: m.ber(),
+                            offset_seconds: m.offset as f64 * STEP,
+                            overlap_seconds: m.overlap as f64 * STEP,
+                        };
+                        (id, detail)
+                    })
+                    .collect(),
+            ),
+            Similar::Text(signature) => (
+                SignalType::TextMinhash,
+                index
+                    .query_text(signature)
+                    .into_iter()
+                    .map(|(id, m)| {
+                        let detail = MatchDetail::Text {
+                            score: m.score(),
+                            query_containment: m.comparison.query_containment(),
+                            banked_containment: m.comparison.banked_containment(),
+                        };
+                        (id, detail)
+                    })
+                    .collect(),
+            ),
+        };
+        found
+            .into_iter()
+            .filter_map(|(signal, detail)| {
+                let meta = index.meta(signal)?;
+                let bank = banks.iter().find(|bank| bank.id == meta.bank)?;
+                Some(MatchHit {
+                    signal_type,
+                    signal,
+                    content: meta.content,
+                    bank: bank.id,
+                    bank_name: bank.name.clone(),
+                    distance: detail.distance(),
+                    value: String::new(),
+                    detail: Some(detail),
                 })
             })
             .collect()
@@ -295,10 +468,12 @@ impl Engine {
                 distance: u32::from(!equal),
             })
         } else {
-            Err(EngineError::invalid(
-                "signal_type",
-                format!("{signal_type} cannot be compared here"),
-            ))
+            let media = self.read_index().media_config();
+            let detail = compare_similar(signal_type, &a, &b, &media)?;
+            Ok(CompareResult {
+                matched: detail.is_some_and(|(matched, _)| matched),
+                distance: detail.map_or(100, |(_, detail)| detail.distance()),
+            })
         }
     }
 
@@ -308,5 +483,75 @@ impl Engine {
         } else {
             Err(EngineError::NotReady)
         }
+    }
+}
+
+/// A query for one of the similarity indexes.
+enum Similar<'a> {
+    Video(&'a [VpdqFeature]),
+    Audio(&'a [u32]),
+    Text(&'a TextSignature),
+}
+
+/// Compares two canonical video, audio or text values under the engine's rules: whether they
+/// match, and the scores (`None` when audio has no alignment at all).
+fn compare_similar(
+    signal_type: SignalType,
+    a: &str,
+    b: &str,
+    media: &crate::MediaMatchConfig,
+) -> EngineResult<Option<(bool, MatchDetail)>> {
+    let field = |i: usize| format!("{signal_type}[{i}]");
+    match signal_type {
+        SignalType::Vpdq => {
+            let parse = |value: &str, i| {
+                vpdq::parse_lines(value).map_err(|e| EngineError::invalid(field(i), e.to_string()))
+            };
+            let comparison = vpdq::compare(&parse(a, 0)?, &parse(b, 1)?, &media.vpdq);
+            let detail = MatchDetail::Video {
+                query_percent: comparison.query_percent(),
+                compared_percent: comparison.compared_percent(),
+            };
+            Ok(Some((comparison.is_match(&media.vpdq), detail)))
+        }
+        SignalType::Audio => {
+            let parse = |value: &str, i| {
+                AudioFingerprint::from_text(value)
+                    .map_err(|e| EngineError::invalid(field(i), e.to_string()))
+            };
+            let (query, banked) = (parse(a, 0)?, parse(b, 1)?);
+            let best = takedown_index::audio::brute_force_search(
+                &[(0, banked.sub_fingerprints())],
+                query.sub_fingerprints(),
+                &media.audio,
+                takedown_index::audio::Candidates::All,
+            );
+            use takedown_signals::audio::SECONDS_PER_SUB_FINGERPRINT as STEP;
+            Ok(best.first().map(|m| {
+                let detail = MatchDetail::Audio {
+                    bit_error_rate: m.ber(),
+                    offset_seconds: m.offset as f64 * STEP,
+                    overlap_seconds: m.overlap as f64 * STEP,
+                };
+                (true, detail)
+            }))
+        }
+        SignalType::TextMinhash => {
+            let parse = |value: &str, i| {
+                TextSignature::parse(value)
+                    .map_err(|e| EngineError::invalid(field(i), e.to_string()))
+            };
+            let comparison = takedown_signals::text::compare(&parse(a, 0)?, &parse(b, 1)?);
+            let detail = MatchDetail::Text {
+                score: comparison.score(),
+                query_containment: comparison.query_containment(),
+                banked_containment: comparison.banked_containment(),
+            };
+            Ok(Some((comparison.is_match(&media.text), detail)))
+        }
+        other => Err(EngineError::invalid(
+            "signal_type",
+            format!("{other} cannot be compared here"),
+        )),
     }
 }

@@ -9,10 +9,13 @@ use anyhow::Context;
 use rayon::prelude::*;
 use serde_json::json;
 use takedown_exchange::{read_hash_list, HashListFormat, HashListRow};
-use takedown_hasher::HashOptions;
-use takedown_index::HammingIndex;
+use takedown_hasher::{Fingerprints, HashOptions};
+use takedown_index::text::TextIndex;
+use takedown_index::video::VideoIndex;
+use takedown_index::{AudioIndex, HammingIndex};
 use takedown_model::SignalType;
-use takedown_signals::Hash256;
+use takedown_signals::text::TextSignature;
+use takedown_signals::{vpdq, AudioFingerprint, Hash256};
 
 use crate::inputs::{self, Input, InputError, RawHash};
 use crate::output::{self, Format, Table};
@@ -24,7 +27,9 @@ pub struct MatchArgs {
     /// same keys.
     #[arg(long, value_name = "HASHES")]
     pub bank: PathBuf,
-    /// Images, directories, or raw hashes (64 hex digits: PDQ or SHA-256; 32: MD5).
+    /// Image, video, audio or text files, directories, or raw hashes (64 hex digits: PDQ or
+    /// SHA-256; 32: MD5). Videos match the bank's `vpdq` rows, audio its `audio` rows, text
+    /// its `text_sha256` and `text_minhash` rows.
     #[arg(required = true)]
     pub queries: Vec<String>,
     /// Largest PDQ Hamming distance that counts as a match (0-256).
@@ -39,6 +44,8 @@ pub struct MatchArgs {
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub limits: super::hash::MediaLimitArgs,
 }
 
 /// A bank file held in memory with its indexes.
@@ -46,6 +53,9 @@ pub struct BankFile {
     rows: Vec<HashListRow>,
     pdq: HammingIndex,
     exact: HashMap<(SignalType, String), Vec<usize>>,
+    video: VideoIndex,
+    audio: AudioIndex,
+    text: TextIndex,
 }
 
 impl BankFile {
@@ -62,10 +72,24 @@ impl BankFile {
         }
         let mut pdq_items = Vec::new();
         let mut exact: HashMap<(SignalType, String), Vec<usize>> = HashMap::new();
+        let mut video = VideoIndex::default();
+        let mut audio = AudioIndex::new(Default::default());
+        let mut text = TextIndex::new(Default::default());
         for (index, row) in rows.iter().enumerate() {
+            // Values were canonicalised (so parsed) when the file was read.
+            let context = || format!("bank file {} line {}", path.display(), row.line);
             if row.signal_type == SignalType::Pdq {
                 let hash = Hash256::from_hex(&row.value)?;
                 pdq_items.push((index as u64, hash));
+            } else if row.signal_type == SignalType::Vpdq {
+                let features = vpdq::parse_lines(&row.value).with_context(context)?;
+                video.insert(index as u64, &features);
+            } else if row.signal_type == SignalType::Audio {
+                let fingerprint = AudioFingerprint::from_text(&row.value).with_context(context)?;
+                audio.insert(index as u64, fingerprint.sub_fingerprints());
+            } else if row.signal_type == SignalType::TextMinhash {
+                let signature = TextSignature::parse(&row.value).with_context(context)?;
+                text.insert(index as u64, &signature);
             } else if row.signal_type.is_exact() {
                 exact
                     .entry((row.signal_type, row.value.clone()))
@@ -77,6 +101,9 @@ impl BankFile {
             rows,
             pdq: HammingIndex::build(pdq_items),
             exact,
+            video,
+            audio,
+            text,
         })
     }
 
@@ -140,10 +167,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
     for error in &errors {
         error.report();
     }
-    let options = HashOptions {
-        dihedral: args.dihedral,
-        ..HashOptions::default()
-    };
+    let options = args.limits.options(args.dihedral);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .build()?;
@@ -204,7 +228,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
                         None => row.signal_type.to_string(),
                     },
                     hit.distance.to_string(),
-                    row.value.clone(),
+                    short_value(&row.value),
                     labels_text(&labels),
                 ]),
             }
@@ -267,6 +291,7 @@ fn match_one(
             hits.extend(bank.exact(SignalType::Md5, &fingerprints.digests.md5));
             hits.extend(bank.exact(SignalType::VideoMd5, &fingerprints.digests.md5));
             hits.extend(bank.exact(SignalType::Sha256, &fingerprints.digests.sha256));
+            media_hits(bank, &fingerprints, &mut hits);
             let mut quality = None;
             if let Some(image) = fingerprints.image() {
                 quality = Some(image.pdq.quality);
@@ -283,6 +308,44 @@ fn match_one(
                 hits: best_per_row(hits),
             })
         }
+    }
+}
+
+/// Hits of a video, audio or text file in the bank's vPDQ, audio and text rows. Their
+/// distance is 100 minus the similarity in percent (the smaller vPDQ percentage,
+/// `100 * (1 - bit-error rate)`, `100 * text score`), like the server's.
+fn media_hits(bank: &BankFile, fingerprints: &Fingerprints, hits: &mut Vec<Hit>) {
+    let hit = |row: u64, similarity: f64| Hit {
+        row: row as usize,
+        distance: (100.0 - similarity).round().clamp(0.0, 100.0) as u32,
+        transform: None,
+    };
+    if let Some(video) = fingerprints.video() {
+        for m in bank.video.query(&video.vpdq) {
+            hits.push(hit(m.video_id, m.query_percent().min(m.compared_percent())));
+        }
+    }
+    if let Some(audio) = fingerprints.audio() {
+        for m in bank.audio.search(audio.fingerprint.sub_fingerprints()) {
+            hits.push(hit(m.id, 100.0 * (1.0 - m.ber())));
+        }
+    }
+    if let Some(text) = fingerprints.text() {
+        hits.extend(bank.exact(SignalType::TextDigest, &text.text.digest));
+        for m in bank.text.query(&text.text.signature) {
+            hits.push(hit(m.id, 100.0 * m.score()));
+        }
+    }
+}
+
+/// A value short enough for a table cell (vPDQ and audio values run to kilobytes).
+fn short_value(value: &str) -> String {
+    let first = value.lines().next().unwrap_or_default();
+    if first.len() == value.len() && value.len() <= 72 {
+        value.to_string()
+    } else {
+        let head: String = first.chars().take(48).collect();
+        format!("{head}... ({} bytes)", value.len())
     }
 }
 

@@ -7,7 +7,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use takedown_engine::{Caller, MatchHit};
+use takedown_engine::{Caller, MatchDetail, MatchHit};
 use takedown_hasher::Fingerprints;
 use takedown_model::{ContentId, Labels};
 use utoipa::{IntoParams, ToSchema};
@@ -39,10 +39,66 @@ pub struct MatchJson {
     pub signal_type: String,
     /// Hamming distance for PDQ, 0 for exact digests.
     pub distance: u32,
-    /// The bank's value of the signal.
+    /// The bank's value of the signal (empty for vPDQ, audio and text signatures, whose
+    /// values are long: read the item for them).
     pub value: String,
+    /// How a video, audio or text item matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<MatchDetailJson>,
     /// The item's labels.
     pub labels: LabelsJson,
+}
+
+/// Scores of a video, audio or text match (`distance` is 100 minus the similarity in percent).
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct MatchDetailJson {
+    /// vPDQ: percentage of the query's frames found in the banked video.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_percent: Option<f64>,
+    /// vPDQ: percentage of the banked video's frames found in the query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compared_percent: Option<f64>,
+    /// Audio: bit-error rate of the best alignment (0 identical, about 0.5 unrelated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bit_error_rate: Option<f64>,
+    /// Audio: where the query starts in the banked recording, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset_seconds: Option<f64>,
+    /// Audio: seconds compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overlap_seconds: Option<f64>,
+    /// Text: the larger containment, 0 to 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+}
+
+impl MatchDetailJson {
+    fn from_detail(detail: &MatchDetail) -> MatchDetailJson {
+        match *detail {
+            MatchDetail::Video {
+                query_percent,
+                compared_percent,
+            } => MatchDetailJson {
+                query_percent: Some(query_percent),
+                compared_percent: Some(compared_percent),
+                ..MatchDetailJson::default()
+            },
+            MatchDetail::Audio {
+                bit_error_rate,
+                offset_seconds,
+                overlap_seconds,
+            } => MatchDetailJson {
+                bit_error_rate: Some(bit_error_rate),
+                offset_seconds: Some(offset_seconds),
+                overlap_seconds: Some(overlap_seconds),
+                ..MatchDetailJson::default()
+            },
+            MatchDetail::Text { score, .. } => MatchDetailJson {
+                score: Some(score),
+                ..MatchDetailJson::default()
+            },
+        }
+    }
 }
 
 /// Matches for a lookup by hash.
@@ -81,6 +137,7 @@ async fn with_labels(state: &AppState, hits: &[MatchHit]) -> Result<Vec<MatchJso
             signal_type: hit.signal_type.as_str().to_string(),
             distance: hit.distance,
             value: hit.value.clone(),
+            detail: hit.detail.as_ref().map(MatchDetailJson::from_detail),
             labels: labels
                 .get(&hit.content)
                 .map(LabelsJson::from_labels)
@@ -173,12 +230,44 @@ pub struct FingerprintsJson {
     pub height: Option<u32>,
     /// Size in bytes.
     pub size: u64,
+    /// `image`, `video`, `audio` or `text`, from the bytes.
+    pub kind: String,
+    /// Video and audio: seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<f64>,
+    /// Video: vPDQ in Meta's line format (`frame,quality,hash,timestamp` per line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpdq: Option<String>,
+    /// Video: frames hashed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpdq_frames: Option<usize>,
+    /// Audio: the fingerprint's text form (`audio:1:...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio: Option<String>,
+    /// Text: SHA-256 of the normalised text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_sha256: Option<String>,
+    /// Text: the near-duplicate signature's text form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_minhash: Option<String>,
 }
 
 impl FingerprintsJson {
     fn from_fingerprints(fingerprints: &Fingerprints) -> FingerprintsJson {
         let image = fingerprints.image();
+        let video = fingerprints.video();
+        let audio = fingerprints.audio();
+        let text = fingerprints.text();
         FingerprintsJson {
+            kind: fingerprints.kind().name().to_string(),
+            duration_seconds: video
+                .and_then(|video| video.info.duration_seconds)
+                .or(audio.map(|audio| audio.duration_seconds)),
+            vpdq: video.map(|video| takedown_signals::vpdq::format_lines(&video.vpdq)),
+            vpdq_frames: video.map(|video| video.vpdq.len()),
+            audio: audio.map(|audio| audio.fingerprint.to_text()),
+            text_sha256: text.map(|text| text.text.digest.clone()),
+            text_minhash: text.map(|text| text.text.signature.to_text()),
             pdq: image.map(|image| image.pdq.hash.to_hex()),
             quality: image.map(|image| image.pdq.quality),
             md5: fingerprints.digests.md5.clone(),

@@ -657,7 +657,8 @@ pub async fn content_add(
 }
 
 /// Stores a hashed file as a new item: photos with every signal the engine computes (PDQ
-/// with quality, MD5, SHA-256); videos with HMA's `video_md5` and SHA-256.
+/// with quality, MD5, SHA-256); videos with vPDQ (when the bytes are a video), HMA's
+/// `video_md5` and SHA-256.
 async fn add_hashed(
     state: &AppState,
     caller: &Caller,
@@ -672,6 +673,14 @@ async fn add_hashed(
             algorithm_version: takedown_signals::pdq::ALGORITHM.version,
             value: image.pdq.hash.to_hex(),
             quality: Some(image.pdq.quality),
+        });
+    }
+    if let Some(video) = hashed.fingerprints.as_ref().and_then(|f| f.video()) {
+        signals.push(NewSignal {
+            signal_type: SignalType::Vpdq,
+            algorithm_version: takedown_signals::vpdq::ALGORITHM.version,
+            value: takedown_signals::vpdq::format_lines(&video.vpdq),
+            quality: None,
         });
     }
     let md5_kind = match hashed.content_type {

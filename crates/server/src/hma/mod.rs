@@ -97,8 +97,13 @@ impl ContentType {
                 &[SignalType::Pdq, SignalType::Md5, SignalType::Sha256],
             ),
             ContentType::Video => (
-                &[SignalType::VideoMd5],
-                &[SignalType::VideoMd5, SignalType::Md5, SignalType::Sha256],
+                &[SignalType::VideoMd5, SignalType::Vpdq],
+                &[
+                    SignalType::VideoMd5,
+                    SignalType::Vpdq,
+                    SignalType::Md5,
+                    SignalType::Sha256,
+                ],
             ),
         }
     }
@@ -133,7 +138,8 @@ impl ContentType {
 /// A hashed file: its fingerprints and the signals HMA would report for it.
 struct Hashed {
     content_type: ContentType,
-    /// Image fingerprints (photos only).
+    /// Image fingerprints for photos, vPDQ for videos (none for bytes that are not a video
+    /// container: HMA's `video_md5` is of whatever bytes were sent).
     fingerprints: Option<Fingerprints>,
     /// MD5 and SHA-256 of the bytes.
     digests: takedown_signals::Digests,
@@ -150,6 +156,12 @@ impl Hashed {
                 .and_then(Fingerprints::image)
                 .filter(|image| image.pdq.quality >= min_quality)
                 .map(|image| image.pdq.hash.to_hex()),
+            // HMA's own vPDQ form: a JSON array of "hash,quality,timestamp" strings.
+            SignalType::Vpdq => self
+                .fingerprints
+                .as_ref()
+                .and_then(Fingerprints::video)
+                .map(|video| takedown_exchange::vpdq_to_hma_json(&video.vpdq)),
             SignalType::Md5 | SignalType::VideoMd5 => Some(self.digests.md5.clone()),
             SignalType::Sha256 => Some(self.digests.sha256.clone()),
             _ => None,
@@ -169,16 +181,34 @@ impl Hashed {
 }
 
 /// Hashes bytes as the given content type. Photos are decoded and hashed by the engine (on a
-/// blocking thread); videos get their digests (HMA's `video_md5`), also off the async workers.
+/// blocking thread); so are videos (vPDQ through ffmpeg, with the digests: HMA's
+/// `video_md5`). Bytes sent as a video that are no video container at all get their digests
+/// only, as HMA gives them; a damaged video container is an error (422).
 async fn hash_bytes(
     state: &AppState,
     caller: &Caller,
     content_type: ContentType,
     bytes: Vec<u8>,
 ) -> Result<Hashed, HmaError> {
+    use takedown_hasher::{Detected, MediaKind};
+    let video_container = matches!(takedown_hasher::detect(&bytes), Detected::AudioOrVideo(_));
     match content_type {
         ContentType::Photo => {
-            let fingerprints = state.engine().hash_bytes(caller, bytes, false).await?;
+            let fingerprints = state
+                .engine()
+                .hash_bytes_as(caller, bytes, false, &[MediaKind::Image])
+                .await?;
+            Ok(Hashed {
+                content_type,
+                digests: fingerprints.digests.clone(),
+                fingerprints: Some(fingerprints),
+            })
+        }
+        ContentType::Video if video_container => {
+            let fingerprints = state
+                .engine()
+                .hash_bytes_as(caller, bytes, false, &[MediaKind::Video])
+                .await?;
             Ok(Hashed {
                 content_type,
                 digests: fingerprints.digests.clone(),
