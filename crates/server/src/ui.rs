@@ -5,12 +5,13 @@
 //! token, and every page acts as that token.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::response::Redirect;
 use axum::routing::get;
 use axum::Router;
 use takedown_referrals::{ReferralConfig, Referrals};
-use takedown_webui::{UiOptions, UiState};
+use takedown_webui::{ReferralSource, UiOptions, UiState};
 
 use crate::config::ServerConfig;
 use crate::state::AppState;
@@ -18,7 +19,9 @@ use crate::state::AppState;
 /// `/ui/...` and the redirect from `/`.
 pub fn routes(state: &AppState) -> Router<AppState> {
     let config = state.config();
-    let referrals = match Referrals::new(
+    // The server's workflow once attached (`AppState::set_referrals`, configured for
+    // delivery); until then one with default settings (no SMTP relay), so review works.
+    let fallback = match Referrals::new(
         state.engine().clone(),
         config.fetch.clone(),
         ReferralConfig::default(),
@@ -34,10 +37,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         exposure_file: exposure_file(config),
         secure_cookies: false,
     };
+    let app = state.clone();
+    let source: ReferralSource =
+        Arc::new(move || app.referrals().cloned().or_else(|| fallback.clone()));
     let ui = takedown_webui::router(UiState::new(
         state.engine().clone(),
         state.fetcher().clone(),
-        referrals,
+        source,
         options,
     ));
     Router::new()

@@ -77,6 +77,10 @@ impl Default for UiOptions {
     }
 }
 
+/// Where the interface finds the referral workflow, asked on every request: the server may
+/// attach its workflow after the routes are built.
+pub type ReferralSource = Arc<dyn Fn() -> Option<Arc<Referrals>> + Send + Sync>;
+
 /// Shared state of the interface. Cheap to clone.
 #[derive(Clone)]
 pub struct UiState {
@@ -86,7 +90,7 @@ pub struct UiState {
 struct Shared {
     engine: Arc<Engine>,
     fetcher: Fetcher,
-    referrals: Option<Arc<Referrals>>,
+    referrals: ReferralSource,
     sessions: session::Sessions,
     exposures: exposure::Exposures,
     options: UiOptions,
@@ -100,11 +104,11 @@ impl std::fmt::Debug for UiState {
 
 impl UiState {
     /// The interface over an engine, the service's URL fetcher, and the referral workflow
-    /// (`None` hides the review queue and referral pages' actions with a note saying why).
+    /// (when the source has none, the review and referral pages say so with 503).
     pub fn new(
         engine: Arc<Engine>,
         fetcher: Fetcher,
-        referrals: Option<Arc<Referrals>>,
+        referrals: ReferralSource,
         options: UiOptions,
     ) -> UiState {
         let exposures = exposure::Exposures::load(options.exposure_file.clone());
@@ -131,8 +135,8 @@ impl UiState {
     }
 
     /// The referral workflow, when configured.
-    pub fn referrals(&self) -> Option<&Arc<Referrals>> {
-        self.inner.referrals.as_ref()
+    pub fn referrals(&self) -> Option<Arc<Referrals>> {
+        (self.inner.referrals)()
     }
 
     /// The session table.

@@ -24,7 +24,7 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
 }
 
 /// The referral workflow, or why the page cannot use it.
-pub(crate) fn referrals(state: &UiState) -> Result<&std::sync::Arc<Referrals>, UiError> {
+pub(crate) fn referrals(state: &UiState) -> Result<std::sync::Arc<Referrals>, UiError> {
     state.referrals().ok_or_else(|| UiError {
         status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
         message: "the referral workflow is not configured on this server".into(),
