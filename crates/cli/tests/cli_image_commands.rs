@@ -104,7 +104,9 @@ fn a_bad_file_is_reported_and_the_rest_go_on() {
         path
     };
     write("a-empty.jpg", b"");
-    write("b-text.png", b"hello, this is not an image\n");
+    // Valid UTF-8 would be hashed as a text statement; bytes that are neither media nor
+    // UTF-8 text are an error.
+    write("b-text.png", b"hello, this is not an image \xff\n");
     let truncated = std::fs::read(images().join("misc-images/wee.jpg")).unwrap();
     write("c-truncated.jpg", &truncated[..truncated.len() / 2]);
     std::fs::copy(
