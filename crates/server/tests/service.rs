@@ -206,6 +206,13 @@ async fn openapi_covers_every_route() {
         ("PATCH", "/api/v1/providers/{id}"),
         ("POST", "/api/v1/providers/{id}/rules"),
         ("DELETE", "/api/v1/provider-rules/{id}"),
+        ("GET", "/api/v1/releases"),
+        ("POST", "/api/v1/releases"),
+        ("GET", "/api/v1/operations"),
+        ("POST", "/api/v1/operations"),
+        ("GET", "/api/v1/operations/{name}"),
+        ("GET", "/api/v1/operations/{name}/report"),
+        ("GET", "/api/v1/reports/transparency"),
     ];
     let mut documented: Vec<(String, String)> = operations.clone();
     documented.sort();
