@@ -20,6 +20,12 @@ pub struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // chromedriver leads its own process group, which its browsers join: ending the group
+        // leaves no browser behind when a test fails before closing its session.
+        #[cfg(unix)]
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -36,7 +42,10 @@ impl Driver {
     /// Starts `chromedriver` on loopback and waits until it answers.
     pub async fn start(chromedriver: &Path, client: &reqwest::Client) -> Driver {
         let port = free_port();
-        let child = Command::new(chromedriver)
+        let mut command = Command::new(chromedriver);
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())
