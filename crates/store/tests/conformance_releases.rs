@@ -145,7 +145,7 @@ fn release(n: u64) -> NewRelease {
         outlet: outlets[(n % 4) as usize].into(),
         published_at: april(1, 0) + Duration::minutes(37 * n as i64),
         medium: ReleaseMedium::ALL[(n % 3) as usize],
-        language: if n % 2 == 0 { "ar" } else { "en" }.into(),
+        language: if n.is_multiple_of(2) { "ar" } else { "en" }.into(),
         channel: format!("channel-{}", n % 5),
         title: format!("Statement {n}"),
         fingerprints: Vec::new(),
