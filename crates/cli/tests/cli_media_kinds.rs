@@ -341,6 +341,23 @@ fn a_bank_of_video_audio_and_text_rows_finds_edited_copies() {
         unrelated.to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+
+    // `compare` applies each kind's rule to two files.
+    for (a, b, kind, matched) in [
+        (&original, &copy, "video", true),
+        (&excerpt, &audio, "audio", true),
+        (&post, &text, "text", true),
+        (&unrelated, &text, "text", false),
+    ] {
+        let output = takedown(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+        let line = &json_lines(&output)[0];
+        assert_eq!(line["kind"], kind, "{line}");
+        assert_eq!(line["match"], matched, "{line}");
+        assert_eq!(output.status.success(), matched, "{line}");
+    }
+    let output = takedown(&["compare", text.to_str().unwrap(), audio.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("nothing to compare"));
 }
 
 #[test]
