@@ -44,6 +44,25 @@ pub enum MatchDetail {
 }
 
 impl MatchDetail {
+    /// The detail of an audio alignment.
+    fn audio(found: &takedown_index::audio::AudioMatch) -> MatchDetail {
+        use takedown_signals::audio::SECONDS_PER_SUB_FINGERPRINT as STEP;
+        MatchDetail::Audio {
+            bit_error_rate: found.ber(),
+            offset_seconds: found.offset as f64 * STEP,
+            overlap_seconds: found.overlap as f64 * STEP,
+        }
+    }
+
+    /// The detail of a text comparison.
+    fn text(comparison: &takedown_signals::text::TextComparison) -> MatchDetail {
+        MatchDetail::Text {
+            score: comparison.score(),
+            query_containment: comparison.query_containment(),
+            banked_containment: comparison.banked_containment(),
+        }
+    }
+
     /// Similarity in percent: the smaller vPDQ percentage, `100 * (1 - BER)` for audio,
     /// `100 * score` for text.
     pub fn similarity_percent(&self) -> f64 {
@@ -365,7 +384,6 @@ impl Engine {
 
     /// Hits of a video, audio or text query in its own index, restricted to `banks`.
     fn similar_hits(&self, query: &Similar<'_>, banks: &[Bank]) -> Vec<MatchHit> {
-        use takedown_signals::audio::SECONDS_PER_SUB_FINGERPRINT as STEP;
         let index = self.read_index();
         let (signal_type, found): (SignalType, Vec<(SignalId, MatchDetail)>) = match query {
             Similar::Video(features) => (
@@ -387,14 +405,7 @@ impl Engine {
                 index
                     .query_audio(sub_fingerprints)
                     .into_iter()
-                    .map(|(id, m)| {
-                        let detail = MatchDetail::Audio {
-                            bit_error_rate: m.ber(),
-                            offset_seconds: m.offset as f64 * STEP,
-                            overlap_seconds: m.overlap as f64 * STEP,
-                        };
-                        (id, detail)
-                    })
+                    .map(|(id, m)| (id, MatchDetail::audio(&m)))
                     .collect(),
             ),
             Similar::Text(signature) => (
@@ -402,14 +413,7 @@ impl Engine {
                 index
                     .query_text(signature)
                     .into_iter()
-                    .map(|(id, m)| {
-                        let detail = MatchDetail::Text {
-                            score: m.score(),
-                            query_containment: m.comparison.query_containment(),
-                            banked_containment: m.comparison.banked_containment(),
-                        };
-                        (id, detail)
-                    })
+                    .map(|(id, m)| (id, MatchDetail::text(&m.comparison)))
                     .collect(),
             ),
         };
@@ -526,15 +530,7 @@ fn compare_similar(
                 &media.audio,
                 takedown_index::audio::Candidates::All,
             );
-            use takedown_signals::audio::SECONDS_PER_SUB_FINGERPRINT as STEP;
-            Ok(best.first().map(|m| {
-                let detail = MatchDetail::Audio {
-                    bit_error_rate: m.ber(),
-                    offset_seconds: m.offset as f64 * STEP,
-                    overlap_seconds: m.overlap as f64 * STEP,
-                };
-                (true, detail)
-            }))
+            Ok(best.first().map(|m| (true, MatchDetail::audio(m))))
         }
         SignalType::TextMinhash => {
             let parse = |value: &str, i| {
@@ -542,11 +538,7 @@ fn compare_similar(
                     .map_err(|e| EngineError::invalid(field(i), e.to_string()))
             };
             let comparison = takedown_signals::text::compare(&parse(a, 0)?, &parse(b, 1)?);
-            let detail = MatchDetail::Text {
-                score: comparison.score(),
-                query_containment: comparison.query_containment(),
-                banked_containment: comparison.banked_containment(),
-            };
+            let detail = MatchDetail::text(&comparison);
             Ok(Some((comparison.is_match(&media.text), detail)))
         }
         other => Err(EngineError::invalid(
