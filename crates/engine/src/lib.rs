@@ -22,6 +22,7 @@ mod demo;
 mod error;
 mod matchindex;
 mod matching;
+mod signaltable;
 mod transfer;
 
 use std::collections::{BTreeMap, HashMap};
@@ -182,16 +183,18 @@ impl Engine {
         let started = Instant::now();
         let sequence = self.store.change_sequence().await?;
         let now = self.clock.now();
-        let signals: Vec<_> = takedown_store::active_signals(self.store.clone(), now)
-            .try_collect()
-            .await?;
-        let count = signals.len();
+        // Fed as it streams: PDQ values shrink to 32 bytes on arrival instead of the whole load
+        // sitting in memory as strings.
+        let mut builder = matchindex::MatchIndex::builder(&self.config.media);
+        let mut signals = takedown_store::active_signals(self.store.clone(), now);
+        while let Some(signal) = signals.try_next().await? {
+            builder.push(signal);
+        }
+        let count = builder.pushed();
         // Building is CPU work (parallel for large loads): keep it off the async workers.
-        let media = self.config.media.clone();
-        let built =
-            tokio::task::spawn_blocking(move || matchindex::MatchIndex::build(signals, &media))
-                .await
-                .map_err(|error| EngineError::Internal(format!("index build failed: {error}")))?;
+        let built = tokio::task::spawn_blocking(move || builder.finish())
+            .await
+            .map_err(|error| EngineError::Internal(format!("index build failed: {error}")))?;
         *self.write_index() = built;
         let mut cursor = FeedCursor {
             sequence,

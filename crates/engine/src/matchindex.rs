@@ -16,6 +16,8 @@ use takedown_signals::vpdq::{self, VpdqFeature, VpdqMatchConfig};
 use takedown_signals::{AudioFingerprint, Hash256};
 use takedown_store::IndexSignal;
 
+use crate::signaltable::SignalTable;
+
 /// Match rules of the video, audio and text indexes.
 #[derive(Debug, Clone, Default)]
 pub struct MediaMatchConfig {
@@ -47,7 +49,57 @@ pub struct MatchIndex {
     exact: HashMap<(SignalType, String), Vec<SignalId>>,
     /// The value of each exact signal, so a removal finds its entry without a scan.
     exact_values: HashMap<SignalId, String>,
-    signals: HashMap<SignalId, SignalMeta>,
+    signals: SignalTable,
+}
+
+/// Builds a [`MatchIndex`] from a full load fed one signal at a time, so the load never holds
+/// every stored value as a `String` (at 10M PDQ signals that was ~1.7 GB of peak and left the
+/// heap fragmented): a PDQ value is parsed to its 32 bytes as it arrives.
+pub struct MatchIndexBuilder {
+    index: MatchIndex,
+    pdq: Vec<(u64, Hash256)>,
+    /// Video, audio, text and exact signals, indexed in `finish` (CPU work, off the feed).
+    others: Vec<IndexSignal>,
+}
+
+impl MatchIndexBuilder {
+    /// Adds one signal of the load.
+    pub fn push(&mut self, signal: IndexSignal) {
+        let meta = meta_of(&signal);
+        if signal.signal_type == SignalType::Pdq {
+            let Ok(hash) = Hash256::from_hex(&signal.value) else {
+                tracing::warn!(signal = signal.id.0, "stored pdq value does not parse");
+                return;
+            };
+            self.pdq.push((signal.id.0 as u64, hash));
+            self.index.signals.push_bulk(signal.id, meta);
+        } else {
+            self.index.signals.push_bulk(signal.id, meta);
+            self.others.push(signal);
+        }
+    }
+
+    /// Signals pushed so far (less PDQ values that did not parse).
+    pub fn pushed(&self) -> usize {
+        self.pdq.len() + self.others.len()
+    }
+
+    /// The index: the bulk (parallel) build for PDQ, the other kinds inserted one by one.
+    pub fn finish(self) -> MatchIndex {
+        let MatchIndexBuilder {
+            mut index,
+            pdq,
+            others,
+        } = self;
+        index.signals.seal();
+        index.pdq = HammingIndex::build(pdq);
+        for signal in others {
+            if !index.index_value(&signal) {
+                index.signals.remove(signal.id);
+            }
+        }
+        index
+    }
 }
 
 impl Default for MatchIndex {
@@ -66,39 +118,47 @@ impl MatchIndex {
             text: TextIndex::new(config.text),
             exact: HashMap::new(),
             exact_values: HashMap::new(),
-            signals: HashMap::new(),
+            signals: SignalTable::default(),
         }
     }
 
-    /// Builds an index from a full load of active signals, using the bulk (parallel) build
-    /// for PDQ; video, audio and text signals are inserted one by one.
-    pub fn build(signals: Vec<IndexSignal>, config: &MediaMatchConfig) -> MatchIndex {
-        let mut index = MatchIndex::new(config);
-        let mut pdq_items = Vec::new();
-        for signal in signals {
-            if signal.signal_type == SignalType::Pdq {
-                if let Ok(hash) = Hash256::from_hex(&signal.value) {
-                    pdq_items.push((signal.id.0 as u64, hash));
-                    index.signals.insert(signal.id, meta_of(&signal));
-                }
-            } else {
-                index.insert(&signal);
-            }
+    /// A builder for a full load applying `config` to video, audio and text.
+    pub fn builder(config: &MediaMatchConfig) -> MatchIndexBuilder {
+        MatchIndexBuilder {
+            index: MatchIndex::new(config),
+            pdq: Vec::new(),
+            others: Vec::new(),
         }
-        index.pdq = HammingIndex::build(pdq_items);
-        index
+    }
+
+    /// Builds an index from a full load held in memory (tests; the engine streams through
+    /// [`MatchIndex::builder`]).
+    #[cfg(test)]
+    pub fn build(signals: Vec<IndexSignal>, config: &MediaMatchConfig) -> MatchIndex {
+        let mut builder = MatchIndex::builder(config);
+        for signal in signals {
+            builder.push(signal);
+        }
+        builder.finish()
     }
 
     /// Adds or replaces a signal.
     pub fn insert(&mut self, signal: &IndexSignal) {
         self.remove(signal.id);
+        if self.index_value(signal) {
+            self.signals.insert(signal.id, meta_of(signal));
+        }
+    }
+
+    /// Adds a signal's value to the index of its kind; false when the value is skipped.
+    fn index_value(&mut self, signal: &IndexSignal) -> bool {
         match signal.signal_type {
             SignalType::Pdq => {
                 // The store validated the value; a value that still does not parse is skipped
                 // rather than taking the whole index down.
                 let Ok(hash) = Hash256::from_hex(&signal.value) else {
                     tracing::warn!(signal = signal.id.0, "stored pdq value does not parse");
-                    return;
+                    return false;
                 };
                 self.pdq.insert(signal.id.0 as u64, hash);
             }
@@ -112,14 +172,14 @@ impl MatchIndex {
             SignalType::Vpdq => {
                 let Ok(features) = vpdq::parse_lines(&signal.value) else {
                     tracing::warn!(signal = signal.id.0, "stored vpdq value does not parse");
-                    return;
+                    return false;
                 };
                 self.video.insert(signal.id.0 as u64, &features);
             }
             SignalType::Audio => {
                 let Ok(fingerprint) = AudioFingerprint::from_text(&signal.value) else {
                     tracing::warn!(signal = signal.id.0, "stored audio value does not parse");
-                    return;
+                    return false;
                 };
                 self.audio
                     .insert(signal.id.0 as u64, fingerprint.sub_fingerprints());
@@ -127,18 +187,18 @@ impl MatchIndex {
             SignalType::TextMinhash => {
                 let Ok(signature) = TextSignature::parse(&signal.value) else {
                     tracing::warn!(signal = signal.id.0, "stored text signature does not parse");
-                    return;
+                    return false;
                 };
                 self.text.insert(signal.id.0 as u64, &signature);
             }
-            _ => return,
+            _ => return false,
         }
-        self.signals.insert(signal.id, meta_of(signal));
+        true
     }
 
     /// Removes a signal if present.
     pub fn remove(&mut self, id: SignalId) -> Option<SignalMeta> {
-        let meta = self.signals.remove(&id)?;
+        let meta = self.signals.remove(id)?;
         let key = id.0 as u64;
         if meta.signal_type == SignalType::Pdq {
             self.pdq.remove(key);
@@ -219,16 +279,12 @@ impl MatchIndex {
 
     /// Where a signal points.
     pub fn meta(&self, id: SignalId) -> Option<SignalMeta> {
-        self.signals.get(&id).copied()
+        self.signals.get(id)
     }
 
     /// Number of signals of each kind.
     pub fn counts(&self) -> BTreeMap<SignalType, usize> {
-        let mut counts = BTreeMap::new();
-        for meta in self.signals.values() {
-            *counts.entry(meta.signal_type).or_insert(0) += 1;
-        }
-        counts
+        self.signals.counts()
     }
 
     /// Approximate heap bytes of the PDQ index (the dominant part at scale).
