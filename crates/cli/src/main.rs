@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Fingerprint image files (PDQ, quality, MD5, SHA-256); directories are walked.
+    /// Fingerprint files (images, video, audio, text: PDQ, vPDQ, audio, text signals and digests); directories are walked.
     Hash(commands::hash::HashArgs),
     /// Match images, directories or raw hashes against a bank file (CSV or JSON lines).
     Match(commands::matching::MatchArgs),
