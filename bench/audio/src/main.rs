@@ -3,15 +3,27 @@
 //! per method on unrelated-audio pairs, and prints per-transform recall and speed.
 //!
 //! Manifest lines (tab-separated): `role id source transform path fpcalc_raw_path`, where role
-//! is `original` (banked), `distractor` (never banked; its 10 s windows are the negative
-//! queries) or `query` (a transformed copy of original `source`).
+//! is `original` (banked), `distractor` (never banked; its non-overlapping 10 s windows are the
+//! negative queries) or `query` (a transformed copy of original `source`).
+//!
+//! Negatives are scored by exact brute force: every window against every banked original at
+//! every offset whose overlap holds at least `min(40, |q|, |b|)` pairs (the rule of
+//! `takedown_index::audio`), keeping the lowest BER. The kernel here is a tight XOR/popcount
+//! loop with no early exit; the driver checks it against `brute_force_search` on a sample.
 
 use rayon::prelude::*;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use takedown_index::audio::{brute_force_search, AudioIndex, AudioIndexConfig, Candidates};
 use takedown_media::{decode_audio, AudioOptions};
-use takedown_signals::audio::{fingerprint, fingerprint_variants, StretchSet, SAMPLE_RATE};
+use takedown_signals::audio::{
+    fingerprint, fingerprint_variants, StretchSet, SAMPLE_RATE, SECONDS_PER_SUB_FINGERPRINT,
+};
+
+const MIN_OVERLAP: usize = 40;
+const WINDOW_SECONDS: usize = 10;
+const RATE: f64 = 1e-6;
 
 struct Entry {
     role: String,
@@ -20,6 +32,17 @@ struct Entry {
     transform: String,
     path: String,
     fpcalc: String,
+}
+
+/// What the driver keeps of one file.
+#[derive(Default)]
+struct Prints {
+    plain: Vec<u32>,
+    /// Queries only: every `StretchSet::speed_and_tempo` variant, the plain one first.
+    variants: Vec<Vec<u32>>,
+    fpcalc: Vec<u32>,
+    /// Distractors only: each non-overlapping 10 s window's variants (plain first).
+    windows: Vec<Vec<Vec<u32>>>,
 }
 
 fn read_fpcalc(path: &str) -> Vec<u32> {
@@ -33,25 +56,90 @@ fn read_fpcalc(path: &str) -> Vec<u32> {
 fn config(max_ber: f64) -> AudioIndexConfig {
     AudioIndexConfig {
         max_ber,
-        min_overlap: 40,
+        min_overlap: MIN_OVERLAP,
         probe_radius: 1,
     }
 }
 
-/// Best BER of `query` against each banked item (every offset).
-fn best_bers(items: &[(u64, &[u32])], query: &[u32]) -> Vec<(u64, f64)> {
-    brute_force_search(items, query, &config(1.0), Candidates::All)
-        .into_iter()
-        .map(|m| (m.id, m.ber()))
-        .collect()
+/// Lowest BER of `q` against `b` over every offset with at least `min(40, |q|, |b|)` aligned
+/// pairs (1.0 when no offset qualifies): the match rule, computed literally.
+#[inline(always)]
+fn best_ber_body(q: &[u32], b: &[u32]) -> f64 {
+    let (m, n) = (q.len() as i64, b.len() as i64);
+    if m == 0 || n == 0 {
+        return 1.0;
+    }
+    let needed = (MIN_OVERLAP as i64).min(m).min(n).max(1);
+    // overlap(o) = min(m, n - o) - max(0, -o) >= needed  <=>  needed - m <= o <= n - needed.
+    let (mut best_e, mut best_ov) = (u64::MAX, 1u64);
+    for o in (needed - m)..=(n - needed) {
+        let start = (-o).max(0) as usize;
+        let end = m.min(n - o) as usize;
+        let qs = &q[start..end];
+        let bs = &b[(start as i64 + o) as usize..][..qs.len()];
+        let e: u32 = qs.iter().zip(bs).map(|(x, y)| (x ^ y).count_ones()).sum();
+        let (e, ov) = (u64::from(e), qs.len() as u64);
+        // e / ov < best_e / best_ov, exactly.
+        if best_e == u64::MAX || e * best_ov < best_e * ov {
+            best_e = e;
+            best_ov = ov;
+        }
+    }
+    best_e as f64 / (32.0 * best_ov as f64)
 }
 
-/// Largest threshold with at most `rate * pairs` negatives at or below it: just under the
-/// k-th smallest negative BER.
-fn calibrate(mut negatives: Vec<f64>, rate: f64) -> f64 {
-    negatives.sort_by(f64::total_cmp);
-    let allowed = (rate * negatives.len() as f64).floor() as usize;
-    negatives.get(allowed).map_or(0.5, |v| v - 1e-9)
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+unsafe fn best_ber_avx2(q: &[u32], b: &[u32]) -> f64 {
+    best_ber_body(q, b)
+}
+
+fn best_ber(q: &[u32], b: &[u32]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("popcnt") {
+        // SAFETY: the features were detected at run time.
+        return unsafe { best_ber_avx2(q, b) };
+    }
+    best_ber_body(q, b)
+}
+
+/// Lowest BER over several fingerprints of one query.
+fn best_ber_any(variants: &[Vec<u32>], b: &[u32]) -> f64 {
+    variants
+        .iter()
+        .map(|v| best_ber(v, b))
+        .fold(1.0, f64::min)
+}
+
+/// One negative pair's score with where it came from (window, banked id).
+type Negative = (f64, usize, u64);
+
+struct Calibration {
+    pairs: usize,
+    allowed: usize,
+    lowest: Vec<Negative>,
+    /// The (allowed + 1)-th lowest negative: the threshold must stay below it.
+    bound: f64,
+    /// The largest 4-decimal BER below `bound`.
+    threshold: f64,
+}
+
+/// Largest threshold with at most floor(RATE x pairs) negatives at or below it.
+fn calibrate(mut negatives: Vec<Negative>) -> Calibration {
+    negatives.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let pairs = negatives.len();
+    let allowed = (RATE * pairs as f64).floor() as usize;
+    let bound = negatives.get(allowed).map_or(0.5, |v| v.0);
+    let threshold = ((bound * 1e4).ceil() - 1.0) / 1e4;
+    let at_or_below = negatives.iter().take_while(|v| v.0 <= threshold).count();
+    assert!(at_or_below <= allowed, "calibration: {at_or_below} > {allowed}");
+    Calibration {
+        pairs,
+        allowed,
+        lowest: negatives.iter().take(8).copied().collect(),
+        bound,
+        threshold,
+    }
 }
 
 fn main() {
@@ -59,10 +147,14 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("speed") {
         return speed(&args[2..]);
     }
+    if args.get(1).map(String::as_str) == Some("variants-speed") {
+        return variants_speed(&args[2..]);
+    }
     let Some(manifest) = args.get(2).filter(|_| args[1] == "eval") else {
         eprintln!("usage: takedown-audio-bench eval MANIFEST | speed FILE...");
         std::process::exit(2);
     };
+    let started = Instant::now();
     let entries: Vec<Entry> = std::fs::read_to_string(manifest)
         .expect("manifest")
         .lines()
@@ -81,125 +173,205 @@ fn main() {
         .collect();
     let options = AudioOptions::default();
     let stretch = StretchSet::speed_and_tempo();
+    let window = WINDOW_SECONDS * SAMPLE_RATE as usize;
     eprintln!("fingerprinting {} files", entries.len());
-    // (ours plain, ours variants, fpcalc, samples for distractor windows)
-    let prints: Vec<(Vec<u32>, Vec<Vec<u32>>, Vec<u32>, Vec<f32>)> = entries
+    let done = AtomicUsize::new(0);
+    let prints: Vec<Prints> = entries
         .par_iter()
         .map(|e| {
             let bytes = std::fs::read(&e.path).expect("read corpus file");
             let audio =
                 decode_audio(&bytes, &options).unwrap_or_else(|err| panic!("{}: {err}", e.path));
-            let plain = fingerprint(&audio.samples).into_sub_fingerprints();
-            let variants = if e.role == "query" {
-                fingerprint_variants(&audio.samples, &stretch)
+            let variants_of = |samples: &[f32]| -> Vec<Vec<u32>> {
+                fingerprint_variants(samples, &stretch)
                     .into_iter()
                     .map(|(_, fp)| fp.into_sub_fingerprints())
                     .collect()
-            } else {
-                Vec::new()
             };
-            let keep = if e.role == "distractor" {
-                audio.samples
-            } else {
-                Vec::new()
+            let mut p = Prints {
+                fpcalc: read_fpcalc(&e.fpcalc),
+                ..Prints::default()
             };
-            (plain, variants, read_fpcalc(&e.fpcalc), keep)
+            match e.role.as_str() {
+                "query" => {
+                    p.variants = variants_of(&audio.samples);
+                    p.plain = p.variants[0].clone();
+                }
+                "distractor" => {
+                    // Non-overlapping windows: each is an independent query, fingerprinted
+                    // from its own samples as a 10 s upload would be.
+                    p.windows = audio
+                        .samples
+                        .chunks_exact(window)
+                        .map(|clip| variants_of(clip))
+                        .collect();
+                }
+                _ => p.plain = fingerprint(&audio.samples).into_sub_fingerprints(),
+            }
+            let k = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if k % 200 == 0 {
+                eprintln!("  {k}/{} files ({:.0} s)", entries.len(), started.elapsed().as_secs_f64());
+            }
+            p
         })
         .collect();
+    eprintln!("fingerprints done ({:.0} s)", started.elapsed().as_secs_f64());
+    // The variant set must start with the plain fingerprint (StretchSet::speed_and_tempo does).
+    assert_eq!(stretch.variants[0], takedown_signals::audio::Stretch::None);
 
     let banked: Vec<usize> = (0..entries.len())
         .filter(|&i| entries[i].role == "original")
         .collect();
     let ours_items: Vec<(u64, &[u32])> = banked
         .iter()
-        .map(|&i| (entries[i].id, prints[i].0.as_slice()))
+        .map(|&i| (entries[i].id, prints[i].plain.as_slice()))
         .collect();
     let anchor_items: Vec<(u64, &[u32])> = banked
         .iter()
-        .map(|&i| (entries[i].id, prints[i].2.as_slice()))
+        .map(|&i| (entries[i].id, prints[i].fpcalc.as_slice()))
         .collect();
+    let missing_fpcalc = anchor_items.iter().filter(|(_, fp)| fp.is_empty()).count();
 
-    // Negative queries: 10 s windows of every distractor, every 2 s. takedown's are cut from
-    // the decoded samples; fpcalc's from its fingerprint of the whole distractor (same
-    // windows in sub-fingerprint units: 77 values every 16).
-    let window = 10 * SAMPLE_RATE as usize;
-    let step = 2 * SAMPLE_RATE as usize;
-    let mut ours_neg: Vec<Vec<u32>> = Vec::new();
-    let mut ours_neg_var: Vec<Vec<Vec<u32>>> = Vec::new();
-    let mut anchor_neg: Vec<Vec<u32>> = Vec::new();
-    for (i, e) in entries.iter().enumerate() {
+    // Negative queries. takedown's are fingerprinted from each window's samples; fpcalc's are
+    // cut from its fingerprint of the whole distractor at the same start times, as long as
+    // takedown's 10 s fingerprint.
+    let windows: Vec<&Vec<Vec<u32>>> = entries
+        .iter()
+        .zip(&prints)
+        .filter(|(e, _)| e.role == "distractor")
+        .flat_map(|(_, p)| p.windows.iter())
+        .collect();
+    let window_len = windows.first().map_or(0, |w| w[0].len());
+    let mut anchor_windows: Vec<&[u32]> = Vec::new();
+    for (e, p) in entries.iter().zip(&prints) {
         if e.role != "distractor" {
             continue;
         }
-        let samples = &prints[i].3;
-        let mut start = 0;
-        while start + window <= samples.len() {
-            let clip = &samples[start..start + window];
-            ours_neg.push(fingerprint(clip).into_sub_fingerprints());
-            ours_neg_var.push(
-                fingerprint_variants(clip, &stretch)
-                    .into_iter()
-                    .map(|(_, fp)| fp.into_sub_fingerprints())
-                    .collect(),
-            );
-            start += step;
-        }
-        let fp = &prints[i].2;
-        let mut s = 0;
-        while s + 77 <= fp.len() {
-            anchor_neg.push(fp[s..s + 77].to_vec());
-            s += 16;
+        for k in 0..p.windows.len() {
+            let start = (k as f64 * WINDOW_SECONDS as f64 / SECONDS_PER_SUB_FINGERPRINT).round()
+                as usize;
+            if start + window_len <= p.fpcalc.len() {
+                anchor_windows.push(&p.fpcalc[start..start + window_len]);
+            }
         }
     }
-    let neg_bers = |queries: &[Vec<u32>], items: &[(u64, &[u32])]| -> Vec<f64> {
-        queries
-            .par_iter()
-            .flat_map_iter(|q| best_bers(items, q).into_iter().map(|(_, b)| b))
-            .collect()
-    };
-    let ours_negatives = neg_bers(&ours_neg, &ours_items);
-    let anchor_negatives = neg_bers(&anchor_neg, &anchor_items);
-    let ours_var_negatives: Vec<f64> = ours_neg_var
-        .par_iter()
-        .flat_map_iter(|variants| {
-            let mut best: BTreeMap<u64, f64> = BTreeMap::new();
-            for v in variants {
-                for (id, b) in best_bers(&ours_items, v) {
-                    let e = best.entry(id).or_insert(1.0);
-                    *e = e.min(b);
-                }
-            }
-            best.into_values().collect::<Vec<_>>()
-        })
-        .collect();
-    let rate = 1e-6;
-    let t_ours = calibrate(ours_negatives.clone(), rate);
-    let t_var = calibrate(ours_var_negatives.clone(), rate);
-    let t_anchor = calibrate(anchor_negatives.clone(), rate);
-    let min = |v: &[f64]| v.iter().copied().fold(1.0, f64::min);
-    println!("## Calibration\n");
-    println!("| method | negative pairs | lowest negative BER | threshold |");
-    println!("|---|---:|---:|---:|");
-    println!(
-        "| takedown | {} | {:.4} | {:.4} |",
-        ours_negatives.len(),
-        min(&ours_negatives),
-        t_ours
-    );
-    println!(
-        "| takedown + speed/tempo variants | {} | {:.4} | {:.4} |",
-        ours_var_negatives.len(),
-        min(&ours_var_negatives),
-        t_var
-    );
-    println!(
-        "| fpcalc (anchor) | {} | {:.4} | {:.4} |",
-        anchor_negatives.len(),
-        min(&anchor_negatives),
-        t_anchor
+    eprintln!(
+        "{} banked, {} takedown windows ({} values each), {} fpcalc windows",
+        banked.len(),
+        windows.len(),
+        window_len,
+        anchor_windows.len()
     );
 
-    // Recall per transform.
+    // The kernel against the library's brute force, on a sample of pairs.
+    let mut checked = 0;
+    for w in windows.iter().take(3) {
+        for v in w.iter() {
+            let reference: BTreeMap<u64, f64> =
+                brute_force_search(&ours_items, v, &config(1.0), Candidates::All)
+                    .into_iter()
+                    .map(|m| (m.id, m.ber()))
+                    .collect();
+            for (id, fp) in &ours_items {
+                let ours = best_ber(v, fp);
+                assert_eq!(Some(ours), reference.get(id).copied().or(Some(1.0)), "kernel");
+                checked += 1;
+            }
+        }
+    }
+
+    eprintln!("brute force over negatives");
+    let done = AtomicUsize::new(0);
+    let step = (windows.len() / 20).max(1);
+    let scored: Vec<(Vec<Negative>, Vec<Negative>)> = windows
+        .par_iter()
+        .enumerate()
+        .map(|(w, variants)| {
+            let mut plain = Vec::with_capacity(ours_items.len());
+            let mut var = Vec::with_capacity(ours_items.len());
+            for &(id, fp) in &ours_items {
+                let p = best_ber(&variants[0], fp);
+                let v = best_ber_any(&variants[1..], fp).min(p);
+                plain.push((p, w, id));
+                var.push((v, w, id));
+            }
+            let k = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if k % step == 0 {
+                eprintln!("  {k}/{} windows ({:.0} s)", windows.len(), started.elapsed().as_secs_f64());
+            }
+            (plain, var)
+        })
+        .collect();
+    let (ours_neg, var_neg): (Vec<_>, Vec<_>) = scored.into_iter().unzip();
+    let ours_neg: Vec<Negative> = ours_neg.into_iter().flatten().collect();
+    let var_neg: Vec<Negative> = var_neg.into_iter().flatten().collect();
+    let anchor_neg: Vec<Negative> = anchor_windows
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(w, q)| {
+            anchor_items
+                .iter()
+                .filter(|(_, fp)| !fp.is_empty())
+                .map(move |&(id, fp)| (best_ber(q, fp), w, id))
+        })
+        .collect();
+    eprintln!("negatives done ({:.0} s)", started.elapsed().as_secs_f64());
+    let c_ours = calibrate(ours_neg);
+    let c_var = calibrate(var_neg);
+    let c_anchor = calibrate(anchor_neg);
+    let (t_ours, t_var, t_anchor) = (c_ours.threshold, c_var.threshold, c_anchor.threshold);
+
+    println!("## Calibration\n");
+    println!(
+        "{} banked originals; {} distractor windows of {WINDOW_SECONDS} s (non-overlapping, {} values each) for takedown, {} for fpcalc{}; fast brute-force kernel checked against `brute_force_search` on {checked} pairs: identical.\n",
+        banked.len(),
+        windows.len(),
+        window_len,
+        anchor_windows.len(),
+        if missing_fpcalc > 0 {
+            format!(" ({missing_fpcalc} originals without an fpcalc fingerprint left out)")
+        } else {
+            String::new()
+        }
+    );
+    println!("| method | negative pairs | allowed at 1e-6 | lowest negative BERs | must stay below | threshold |");
+    println!("|---|---:|---:|---|---:|---:|");
+    for (name, c) in [
+        ("takedown", &c_ours),
+        ("takedown + speed/tempo variants", &c_var),
+        ("fpcalc (anchor)", &c_anchor),
+    ] {
+        let lowest: Vec<String> = c.lowest.iter().map(|v| format!("{:.4}", v.0)).collect();
+        println!(
+            "| {name} | {} | {} | {} | {:.6} | {:.4} |",
+            c.pairs,
+            c.allowed,
+            lowest.join(", "),
+            c.bound,
+            c.threshold
+        );
+    }
+    let dist_ids: Vec<u64> = entries
+        .iter()
+        .zip(&prints)
+        .filter(|(e, _)| e.role == "distractor")
+        .flat_map(|(e, p)| std::iter::repeat(e.id).take(p.windows.len()))
+        .collect();
+    println!("\nLowest negatives (distractor id, window start, banked id):");
+    for (name, c) in [("takedown", &c_ours), ("variants", &c_var)] {
+        let at: Vec<String> = c
+            .lowest
+            .iter()
+            .take(5)
+            .map(|&(b, w, id)| {
+                let first = dist_ids.iter().position(|d| *d == dist_ids[w]).unwrap_or(w);
+                format!("{b:.4} ({}, {} s, {id})", dist_ids[w], (w - first) * WINDOW_SECONDS)
+            })
+            .collect();
+        println!("- {name}: {}", at.join("; "));
+    }
+
+    // Recall per transform through the index at the calibrated thresholds.
     let index = {
         let mut index = AudioIndex::new(config(t_ours));
         for (id, fp) in &ours_items {
@@ -207,94 +379,133 @@ fn main() {
         }
         index
     };
-    let var_index = {
-        let mut index = AudioIndex::new(config(t_var));
-        for (id, fp) in &ours_items {
-            index.insert(*id, fp);
-        }
-        index
+    let source_of = |id: u64| -> usize {
+        banked
+            .iter()
+            .copied()
+            .find(|&i| entries[i].id == id)
+            .expect("query of a banked original")
     };
     #[derive(Default)]
     struct Row {
         n: usize,
-        ours_index: usize,
-        ours_brute: usize,
-        ours_var: usize,
+        index: usize,
+        brute: usize,
+        var_index: usize,
+        var_brute: usize,
         anchor: usize,
-        ours_ber: Vec<f64>,
+        ber: Vec<f64>,
+        var_ber: Vec<f64>,
         anchor_ber: Vec<f64>,
     }
-    let mut rows: BTreeMap<String, Row> = BTreeMap::new();
-    let results: Vec<(String, bool, bool, bool, bool, f64, f64)> = entries
+    struct Outcome {
+        transform: String,
+        index: bool,
+        brute: bool,
+        var_index: bool,
+        var_brute: bool,
+        anchor: bool,
+        ber: f64,
+        var_ber: f64,
+        anchor_ber: f64,
+        wrong: usize,
+    }
+    let outcomes: Vec<Outcome> = entries
         .par_iter()
         .enumerate()
         .filter(|(_, e)| e.role == "query")
         .map(|(i, e)| {
-            let (plain, variants, anchor, _) = &prints[i];
-            let hit = |ms: &[takedown_index::AudioMatch]| ms.iter().any(|m| m.id == e.source);
-            let via_index = hit(&index.search(plain));
-            let brute = best_bers(&ours_items, plain);
-            let ours_best = brute
+            let p = &prints[i];
+            let src = &prints[source_of(e.source)];
+            let plain_hits = index.search_at(&p.plain, t_ours);
+            let refs: Vec<&[u32]> = p.variants.iter().map(Vec::as_slice).collect();
+            let var_hits = index.search_variants_at(&refs, t_var);
+            let ber = best_ber(&p.plain, &src.plain);
+            let var_ber = best_ber_any(&p.variants, &src.plain);
+            let anchor_ber = if src.fpcalc.is_empty() {
+                1.0
+            } else {
+                best_ber(&p.fpcalc, &src.fpcalc)
+            };
+            for m in plain_hits
                 .iter()
-                .find(|(id, _)| *id == e.source)
-                .map_or(1.0, |x| x.1);
-            let via_brute = ours_best <= t_ours;
-            let refs: Vec<&[u32]> = variants.iter().map(Vec::as_slice).collect();
-            let via_var = var_index
-                .search_variants(&refs)
-                .iter()
-                .any(|(_, m)| m.id == e.source);
-            let anchor_best = best_bers(&anchor_items, anchor)
-                .iter()
-                .find(|(id, _)| *id == e.source)
-                .map_or(1.0, |x| x.1);
-            (
-                e.transform.clone(),
-                via_index,
-                via_brute,
-                via_var,
-                anchor_best <= t_anchor,
-                ours_best,
-                anchor_best,
-            )
+                .chain(var_hits.iter().map(|(_, m)| m))
+                .filter(|m| m.id != e.source)
+            {
+                eprintln!(
+                    "wrong hit: {} of {} -> {} at BER {:.4}, overlap {}, offset {}",
+                    e.transform,
+                    e.source,
+                    m.id,
+                    m.ber(),
+                    m.overlap,
+                    m.offset
+                );
+            }
+            Outcome {
+                transform: e.transform.clone(),
+                index: plain_hits.iter().any(|m| m.id == e.source),
+                brute: ber <= t_ours,
+                var_index: var_hits.iter().any(|(_, m)| m.id == e.source),
+                var_brute: var_ber <= t_var,
+                anchor: anchor_ber <= t_anchor,
+                ber,
+                var_ber,
+                anchor_ber,
+                wrong: plain_hits.iter().filter(|m| m.id != e.source).count()
+                    + var_hits.iter().filter(|(_, m)| m.id != e.source).count(),
+            }
         })
         .collect();
-    for (t, a, b, c, d, ob, ab) in results {
-        let r = rows.entry(t).or_default();
+    let mut rows: BTreeMap<String, Row> = BTreeMap::new();
+    let mut wrong = 0;
+    for o in &outcomes {
+        let r = rows.entry(o.transform.clone()).or_default();
         r.n += 1;
-        r.ours_index += usize::from(a);
-        r.ours_brute += usize::from(b);
-        r.ours_var += usize::from(c);
-        r.anchor += usize::from(d);
-        r.ours_ber.push(ob);
-        r.anchor_ber.push(ab);
+        r.index += usize::from(o.index);
+        r.brute += usize::from(o.brute);
+        r.var_index += usize::from(o.var_index);
+        r.var_brute += usize::from(o.var_brute);
+        r.anchor += usize::from(o.anchor);
+        r.ber.push(o.ber);
+        r.var_ber.push(o.var_ber);
+        r.anchor_ber.push(o.anchor_ber);
+        wrong += o.wrong;
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     };
     let pct = |k: usize, n: usize| 100.0 * k as f64 / n.max(1) as f64;
-    println!("\n## Recall per transform (at the calibrated thresholds)\n");
-    println!("| transform | queries | takedown (index) | takedown (brute force) | takedown + variants (index) | fpcalc (anchor, brute force) | median BER takedown | median BER fpcalc |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "\n## Recall per transform (takedown at {t_ours:.4}, variants at {t_var:.4}, fpcalc at {t_anchor:.4})\n"
+    );
+    println!("| transform | queries | takedown (index) | takedown (brute force) | takedown + variants (index) | takedown + variants (brute force) | fpcalc (anchor, brute force) | median BER takedown | median BER best variant | median BER fpcalc |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (t, mut r) in rows {
         println!(
-            "| {t} | {} | {:.0}% | {:.0}% | {:.0}% | {:.0}% | {:.3} | {:.3} |",
+            "| {t} | {} | {:.0}% | {:.0}% | {:.0}% | {:.0}% | {:.0}% | {:.3} | {:.3} | {:.3} |",
             r.n,
-            pct(r.ours_index, r.n),
-            pct(r.ours_brute, r.n),
-            pct(r.ours_var, r.n),
+            pct(r.index, r.n),
+            pct(r.brute, r.n),
+            pct(r.var_index, r.n),
+            pct(r.var_brute, r.n),
             pct(r.anchor, r.n),
-            median(&mut r.ours_ber),
+            median(&mut r.ber),
+            median(&mut r.var_ber),
             median(&mut r.anchor_ber)
         );
     }
+    println!(
+        "\nWrong-recording hits among the {} recall queries (index, plain and variants): {wrong}",
+        outcomes.len()
+    );
 
     // Agreement with fpcalc on the banked originals (fpcalc decodes with FFmpeg and resamples
     // with swresample; ours with symphonia and our resampler).
     let (mut same, mut total, mut bits) = (0usize, 0usize, 0u64);
     for &i in &banked {
-        let (a, b) = (&prints[i].0, &prints[i].2);
+        let (a, b) = (&prints[i].plain, &prints[i].fpcalc);
         for (x, y) in a.iter().zip(b) {
             total += 1;
             same += usize::from(x == y);
@@ -307,6 +518,42 @@ fn main() {
         bits as f64 / (32.0 * total.max(1) as f64),
         total
     );
+    eprintln!("eval done ({:.0} s)", started.elapsed().as_secs_f64());
+}
+
+/// Time of each `StretchSet::speed_and_tempo` variant's fingerprint (median of 3, one core).
+fn variants_speed(files: &[String]) {
+    let options = AudioOptions::default();
+    println!("| file | audio s | variant | fingerprint ms | x real time |");
+    println!("|---|---:|---|---:|---:|");
+    for path in files {
+        let audio = decode_audio(&std::fs::read(path).expect("read"), &options).expect("decode");
+        let seconds = audio.duration().as_secs_f64();
+        let name = std::path::Path::new(path)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(path);
+        let mut total = 0.0;
+        for &stretch in &StretchSet::speed_and_tempo().variants {
+            let mut ms: Vec<f64> = (0..3)
+                .map(|_| {
+                    let t = Instant::now();
+                    let fp = takedown_signals::audio::fingerprint_stretched(&audio.samples, stretch);
+                    assert!(!fp.is_empty());
+                    t.elapsed().as_secs_f64() * 1e3
+                })
+                .collect();
+            ms.sort_by(f64::total_cmp);
+            total += ms[1];
+            println!(
+                "| {name} | {seconds:.1} | {} | {:.1} | {:.0}x |",
+                stretch.label(),
+                ms[1],
+                seconds * 1e3 / ms[1]
+            );
+        }
+        println!("| {name} | {seconds:.1} | all 9 | {total:.1} | {:.0}x |", seconds * 1e3 / total);
+    }
 }
 
 /// Decode and fingerprint timings: median of 5 runs per file, as a multiple of real time.
