@@ -361,6 +361,92 @@ fn a_bank_of_video_audio_and_text_rows_finds_edited_copies() {
 }
 
 #[test]
+fn a_soundtrack_and_a_sped_up_bulletin_are_found_in_a_bank_of_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let audio = dir.path().join("bulletin.wav");
+    std::fs::write(&audio, wav(&chords(30.0, 11))).unwrap();
+    let bulletin = audio.to_str().unwrap();
+    // A test pattern with 12 s of the bulletin (from 5 s in) as its AAC soundtrack.
+    let talk = ffmpeg(
+        dir.path(),
+        "talk.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=10:duration=12",
+            "-ss",
+            "5",
+            "-t",
+            "12",
+            "-i",
+            bulletin,
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
+    );
+    let faster = ffmpeg(
+        dir.path(),
+        "faster.mp3",
+        &[
+            "-i",
+            bulletin,
+            "-af",
+            "asetrate=11025*1.03,aresample=11025",
+            "-c:a",
+            "libmp3lame",
+        ],
+    );
+
+    let output = takedown(&["hash", bulletin, talk.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines = json_lines(&output);
+    let soundtrack = &lines[1]["soundtrack"];
+    assert!(soundtrack["audio"]
+        .as_str()
+        .unwrap()
+        .starts_with("audio:1:"));
+    let seconds = soundtrack["duration_seconds"].as_f64().unwrap();
+    assert!((seconds - 12.0).abs() < 0.2, "{seconds}");
+    let output = takedown(&["hash", "--no-soundtrack", talk.to_str().unwrap()]);
+    assert!(json_lines(&output)[0].get("soundtrack").is_none());
+
+    let bank = dir.path().join("bank.jsonl");
+    let row =
+        serde_json::json!({"signal_type": "audio", "value": lines[0]["audio"], "note": "bulletin"});
+    std::fs::write(&bank, format!("{row}\n")).unwrap();
+    let matches = |args: &[&str]| {
+        let output = takedown(&[&["match", "--bank", bank.to_str().unwrap()], args].concat());
+        (output.status.code(), json_lines(&output), stderr(&output))
+    };
+
+    let (code, hits, err) = matches(&[talk.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["signal_type"], "audio");
+    assert!(hits[0].get("transform").is_none(), "{hits:?}");
+
+    let (code, hits, err) = matches(&[faster.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(hits[0]["transform"], "speed x1.030", "{hits:?}");
+    let (code, hits, err) = matches(&["--no-stretch", faster.to_str().unwrap()]);
+    assert_eq!(
+        code,
+        Some(1),
+        "plain Chromaprint misses a 3% speed change: {hits:?} {err}"
+    );
+}
+
+#[test]
 fn bad_media_gets_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let original = original_video(dir.path());

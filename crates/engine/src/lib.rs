@@ -42,7 +42,7 @@ pub use demo::{
     load_demo, DemoSummary, DEMO_ADMIN_TOKEN, DEMO_MATCHER_TOKEN, DEMO_PLATFORM, DEMO_UNIT,
 };
 pub use error::{EngineError, EngineResult};
-pub use matchindex::{MediaMatchConfig, SignalMeta};
+pub use matchindex::{AudioStretchConfig, MediaMatchConfig, SignalMeta, DEFAULT_STRETCHED_MAX_BER};
 pub use matching::{CompareResult, MatchDetail, MatchHit, MatchReport};
 pub use transfer::ImportRequest;
 

@@ -11,6 +11,7 @@ use takedown_index::text::{TextIndex, TextMatch};
 use takedown_index::video::{VideoIndex, VideoMatch};
 use takedown_index::HammingIndex;
 use takedown_model::{BankId, ContentId, SignalId, SignalType};
+use takedown_signals::audio::{Stretch, StretchSet};
 use takedown_signals::text::{TextMatchConfig, TextSignature};
 use takedown_signals::vpdq::{self, VpdqFeature, VpdqMatchConfig};
 use takedown_signals::{AudioFingerprint, Hash256};
@@ -23,10 +24,51 @@ use crate::signaltable::SignalTable;
 pub struct MediaMatchConfig {
     /// vPDQ: frame distance, quality floor and the two percentages (DOMAIN: 31, 50, 80%, 80%).
     pub vpdq: VpdqMatchConfig,
-    /// Audio: largest bit-error rate and shortest overlap.
+    /// Audio: largest bit-error rate and shortest overlap, for a query searched as it is.
     pub audio: AudioIndexConfig,
+    /// Audio whose speed or tempo was changed.
+    pub audio_stretch: AudioStretchConfig,
     /// Text: containment threshold and least shared weight.
     pub text: TextMatchConfig,
+}
+
+/// Matching audio that was sped up or slowed down (`takedown_signals::audio::Stretch`).
+///
+/// When a query file is matched, its audio is fingerprinted as it is and with each of
+/// `stretches` undone. The fingerprint as it is keeps the plain rule
+/// ([`AudioIndexConfig::max_ber`]); the stretched ones are held to `max_ber`, lower, because
+/// each extra variant is another chance of a chance alignment: the benchmark calibrates the two
+/// thresholds separately on the same negatives (docs/benchmarks.md, Audio). An item found both
+/// ways keeps its closer match. A lookup by a fingerprint value has no samples to stretch and
+/// uses the plain rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioStretchConfig {
+    /// The changes undone on a query; [`StretchSet::none`] turns stretched matching off.
+    pub stretches: StretchSet,
+    /// Largest bit-error rate of a stretched variant.
+    pub max_ber: f64,
+}
+
+/// The calibrated threshold for [`StretchSet::speed_and_tempo`] (docs/benchmarks.md, Audio).
+pub const DEFAULT_STRETCHED_MAX_BER: f64 = 0.2631;
+
+impl Default for AudioStretchConfig {
+    fn default() -> Self {
+        AudioStretchConfig {
+            stretches: StretchSet::speed_and_tempo(),
+            max_ber: DEFAULT_STRETCHED_MAX_BER,
+        }
+    }
+}
+
+impl AudioStretchConfig {
+    /// Whether any change is undone (the set holds more than the audio as it is).
+    pub fn is_enabled(&self) -> bool {
+        self.stretches
+            .variants
+            .iter()
+            .any(|stretch| *stretch != Stretch::None)
+    }
 }
 
 /// Where a signal in the index points.
@@ -243,12 +285,23 @@ impl MatchIndex {
             .collect()
     }
 
-    /// Banked recordings containing (or contained in) `query`, best alignment each.
-    pub fn query_audio(&self, query: &[u32]) -> Vec<(SignalId, AudioMatch)> {
+    /// Banked recordings containing (or contained in) a query as it is (at the plain
+    /// threshold) or through one of its stretched variants (at `variant_max_ber`): each
+    /// recording's closest match, with the change undone ([`Stretch::None`]: as it was).
+    pub fn query_audio_stretched(
+        &self,
+        query: &[u32],
+        variants: &[(Stretch, &[u32])],
+        variant_max_ber: f64,
+    ) -> Vec<(SignalId, Stretch, AudioMatch)> {
+        let queries: Vec<&[u32]> = variants.iter().map(|(_, query)| *query).collect();
         self.audio
-            .search(query)
+            .search_with_variants(query, &queries, variant_max_ber)
             .into_iter()
-            .map(|m| (SignalId(m.id as i64), m))
+            .map(|(v, m)| {
+                let stretch = v.map_or(Stretch::None, |v| variants[v].0);
+                (SignalId(m.id as i64), stretch, m)
+            })
             .collect()
     }
 
@@ -259,15 +312,6 @@ impl MatchIndex {
             .into_iter()
             .map(|m| (SignalId(m.id as i64), m))
             .collect()
-    }
-
-    /// The rules the video, audio and text indexes apply.
-    pub fn media_config(&self) -> MediaMatchConfig {
-        MediaMatchConfig {
-            vpdq: *self.video.config(),
-            audio: self.audio.config().clone(),
-            text: *self.text.config(),
-        }
     }
 
     /// Signals whose value equals `value` exactly.
@@ -385,14 +429,14 @@ mod tests {
         );
         assert_eq!(index.query_video(&features)[0].0, SignalId(1));
         let excerpt = &sub[100..200];
-        let hits = index.query_audio(excerpt);
-        assert_eq!((hits[0].0, hits[0].1.offset), (SignalId(2), 100));
+        let hits = index.query_audio_stretched(excerpt, &[], 0.0);
+        assert_eq!((hits[0].0, hits[0].2.offset), (SignalId(2), 100));
         assert_eq!(index.query_text(&signature)[0].0, SignalId(3));
         for id in 1..=3 {
             assert!(index.remove(SignalId(id)).is_some());
         }
         assert!(index.query_video(&features).is_empty());
-        assert!(index.query_audio(excerpt).is_empty());
+        assert!(index.query_audio_stretched(excerpt, &[], 0.0).is_empty());
         assert!(index.query_text(&signature).is_empty());
     }
 }

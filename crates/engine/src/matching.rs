@@ -6,6 +6,7 @@ use std::time::Instant;
 use takedown_exchange::canonical_value;
 use takedown_hasher::{Fingerprints, HashOptions, MediaKind};
 use takedown_model::{Actor, Bank, BankId, BankName, ContentId, Permission, SignalId, SignalType};
+use takedown_signals::audio::Stretch;
 use takedown_signals::text::TextSignature;
 use takedown_signals::vpdq::{self, VpdqFeature};
 use takedown_signals::{AudioFingerprint, Hash256};
@@ -31,6 +32,9 @@ pub enum MatchDetail {
         offset_seconds: f64,
         /// Seconds of audio compared.
         overlap_seconds: f64,
+        /// The change undone on the query before it matched ([`Stretch::None`]: as it was).
+        /// `Stretch::Speed(1.03)` means the copy plays 3% faster than the banked recording.
+        stretch: Stretch,
     },
     /// Text: the containment scores under the bank's boilerplate weights.
     Text {
@@ -44,13 +48,14 @@ pub enum MatchDetail {
 }
 
 impl MatchDetail {
-    /// The detail of an audio alignment.
-    fn audio(found: &takedown_index::audio::AudioMatch) -> MatchDetail {
+    /// The detail of an audio alignment of the query with `stretch` undone.
+    fn audio(found: &takedown_index::audio::AudioMatch, stretch: Stretch) -> MatchDetail {
         use takedown_signals::audio::SECONDS_PER_SUB_FINGERPRINT as STEP;
         MatchDetail::Audio {
             bit_error_rate: found.ber(),
             offset_seconds: found.offset as f64 * STEP,
             overlap_seconds: found.overlap as f64 * STEP,
+            stretch,
         }
     }
 
@@ -196,11 +201,22 @@ impl Engine {
         dihedral: bool,
         expected: &'static [MediaKind],
     ) -> EngineResult<Fingerprints> {
-        caller.require(Permission::Match)?;
         let options = HashOptions {
             dihedral,
             ..self.config.hash_options.clone()
         };
+        self.hash_with(caller, bytes, expected, options).await
+    }
+
+    /// Hashes with the given options on a blocking thread.
+    async fn hash_with(
+        &self,
+        caller: &Caller,
+        bytes: Vec<u8>,
+        expected: &'static [MediaKind],
+        options: HashOptions,
+    ) -> EngineResult<Fingerprints> {
+        caller.require(Permission::Match)?;
         let fingerprints = tokio::task::spawn_blocking(move || {
             takedown_hasher::fingerprint_expecting(&bytes, expected, &options)
         })
@@ -267,7 +283,9 @@ impl Engine {
         Ok(hits)
     }
 
-    /// Fingerprints bytes and matches every signal against the caller's banks.
+    /// Fingerprints bytes and matches every signal against the caller's banks. Audio (and a
+    /// video's soundtrack) is also fingerprinted with the configured speed and tempo changes
+    /// undone ([`crate::AudioStretchConfig`]).
     pub async fn match_bytes(
         &self,
         caller: &Caller,
@@ -276,7 +294,13 @@ impl Engine {
     ) -> EngineResult<MatchReport> {
         self.require_ready()?;
         let banks = self.matchable_banks(caller, banks)?;
-        let fingerprints = self.hash_bytes(caller, bytes, false).await?;
+        let options = HashOptions {
+            audio_stretches: self.config.media.audio_stretch.stretches.clone(),
+            ..self.config.hash_options.clone()
+        };
+        let fingerprints = self
+            .hash_with(caller, bytes, &MediaKind::ALL, options)
+            .await?;
         Ok(self.match_fingerprints(fingerprints, &banks))
     }
 
@@ -307,7 +331,10 @@ impl Engine {
         }
         if let Some(audio) = fingerprints.audio() {
             let query = audio.fingerprint.sub_fingerprints();
-            hits.extend(self.similar_hits(&Similar::Audio(query), banks));
+            let variants: Vec<(Stretch, &[u32])> = (audio.stretched.iter())
+                .map(|(stretch, fp)| (*stretch, fp.sub_fingerprints()))
+                .collect();
+            hits.extend(self.similar_hits(&Similar::Audio(query, &variants), banks));
         }
         if let Some(text) = fingerprints.text() {
             hits.extend(self.hits_for(SignalType::TextDigest, &text.text.digest, banks));
@@ -333,7 +360,7 @@ impl Engine {
             }
             SignalType::Audio => {
                 return AudioFingerprint::from_text(value)
-                    .map(|fp| self.similar_hits(&Similar::Audio(fp.sub_fingerprints()), banks))
+                    .map(|fp| self.similar_hits(&Similar::Audio(fp.sub_fingerprints(), &[]), banks))
                     .unwrap_or_default()
             }
             SignalType::TextMinhash => {
@@ -400,12 +427,12 @@ impl Engine {
                     })
                     .collect(),
             ),
-            Similar::Audio(sub_fingerprints) => (
+            Similar::Audio(query, variants) => (
                 SignalType::Audio,
                 index
-                    .query_audio(sub_fingerprints)
+                    .query_audio_stretched(query, variants, self.config.media.audio_stretch.max_ber)
                     .into_iter()
-                    .map(|(id, m)| (id, MatchDetail::audio(&m)))
+                    .map(|(id, stretch, m)| (id, MatchDetail::audio(&m, stretch)))
                     .collect(),
             ),
             Similar::Text(signature) => (
@@ -472,8 +499,7 @@ impl Engine {
                 distance: u32::from(!equal),
             })
         } else {
-            let media = self.read_index().media_config();
-            let detail = compare_similar(signal_type, &a, &b, &media)?;
+            let detail = compare_similar(signal_type, &a, &b, &self.config.media)?;
             Ok(CompareResult {
                 matched: detail.is_some_and(|(matched, _)| matched),
                 distance: detail.map_or(100, |(_, detail)| detail.distance()),
@@ -493,7 +519,9 @@ impl Engine {
 /// A query for one of the similarity indexes.
 enum Similar<'a> {
     Video(&'a [VpdqFeature]),
-    Audio(&'a [u32]),
+    /// A recording's fingerprint as it is and its stretched variants (none for a lookup by
+    /// value), each held to its own threshold.
+    Audio(&'a [u32], &'a [(Stretch, &'a [u32])]),
     Text(&'a TextSignature),
 }
 
@@ -530,7 +558,9 @@ fn compare_similar(
                 &media.audio,
                 takedown_index::audio::Candidates::All,
             );
-            Ok(best.first().map(|m| (true, MatchDetail::audio(m))))
+            Ok(best
+                .first()
+                .map(|m| (true, MatchDetail::audio(m, Stretch::None))))
         }
         SignalType::TextMinhash => {
             let parse = |value: &str, i| {

@@ -14,6 +14,11 @@
 //! (MP4, WebM, ...) are probed: with a video stream they are videos, without one audio.
 //! Text that is not valid UTF-8 is an error naming the first bad byte, never guessed at.
 //!
+//! A video's soundtrack is fingerprinted as audio too ([`VideoFingerprints::soundtrack`]): a
+//! radio bulletin re-uploaded as a video over a still picture, or a video's speech cut out and
+//! posted as a recording, is then found through the audio fingerprint whichever way round it
+//! travels. [`Fingerprints::audio`] answers for both.
+//!
 //! Boundary: no file system, no network. Callers read the bytes (with their own size limits) and
 //! hand them over; CPU-heavy work here is synchronous, so async callers run it on a blocking
 //! thread.
@@ -26,13 +31,14 @@ use takedown_media::video::{VideoError, VideoInfo, VideoInput, VideoOptions, Vpd
 use takedown_media::{
     AudioError, AudioOptions, DecodedImage, ImageFormat, ImageLimits, MediaError,
 };
+use takedown_signals::audio::{Stretch, StretchSet};
 use takedown_signals::pdq::{self, Pdq, PdqDihedral};
 use takedown_signals::text::{TextError, TextFingerprint};
 use takedown_signals::vpdq::VpdqFeature;
 use takedown_signals::{AudioFingerprint, Digests};
 
 /// What to compute, and the decoding limits of every kind of media.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HashOptions {
     /// Also compute the eight dihedral PDQ hashes (rotations and mirrors).
     pub dihedral: bool,
@@ -45,6 +51,27 @@ pub struct HashOptions {
     pub vpdq: VpdqOptions,
     /// Decoders and limits (duration, ffmpeg time) for audio.
     pub audio: AudioOptions,
+    /// Also fingerprint a video's soundtrack as audio (default on).
+    pub soundtrack: bool,
+    /// Also fingerprint audio (and soundtracks) with these speed and tempo changes undone, for
+    /// matching copies that were sped up or slowed down
+    /// ([`AudioFingerprints::stretched`]). Matching asks for them; storing does not (banked
+    /// fingerprints stay as they are). Default: none.
+    pub audio_stretches: StretchSet,
+}
+
+impl Default for HashOptions {
+    fn default() -> Self {
+        HashOptions {
+            dihedral: false,
+            image_limits: ImageLimits::default(),
+            video: VideoOptions::default(),
+            vpdq: VpdqOptions::default(),
+            audio: AudioOptions::default(),
+            soundtrack: true,
+            audio_stretches: StretchSet::none(),
+        }
+    }
 }
 
 /// Every fingerprint of one file.
@@ -97,7 +124,11 @@ pub struct VideoFingerprints {
     pub info: VideoInfo,
     /// vPDQ: one feature per sampled frame, in frame order.
     pub vpdq: Vec<VpdqFeature>,
-    /// Decoder complaints that did not stop decoding.
+    /// The soundtrack's audio fingerprint, when the video has sound long enough to
+    /// fingerprint (and [`HashOptions::soundtrack`] is on).
+    pub soundtrack: Option<AudioFingerprints>,
+    /// Decoder complaints that did not stop decoding, including a soundtrack that could not
+    /// be decoded (the pictures' hashes stand without it).
     pub warnings: Vec<String>,
 }
 
@@ -112,6 +143,9 @@ pub struct AudioFingerprints {
     pub duration_seconds: f64,
     /// The Chromaprint-style fingerprint.
     pub fingerprint: AudioFingerprint,
+    /// The fingerprint with each of [`HashOptions::audio_stretches`] undone (all but
+    /// [`Stretch::None`], which is [`AudioFingerprints::fingerprint`]); empty unless asked for.
+    pub stretched: Vec<(Stretch, AudioFingerprint)>,
     /// Decoder warnings about damaged data that did not stop decoding.
     pub warnings: Vec<String>,
 }
@@ -211,10 +245,12 @@ impl Fingerprints {
         }
     }
 
-    /// The audio fingerprints, if the file is sound.
+    /// The audio fingerprints: of the file, if it is sound, or of its soundtrack, if it is a
+    /// video with one.
     pub fn audio(&self) -> Option<&AudioFingerprints> {
         match &self.media {
             MediaFingerprints::Audio(audio) => Some(audio),
+            MediaFingerprints::Video(video) => video.soundtrack.as_ref(),
             _ => None,
         }
     }
@@ -314,17 +350,47 @@ fn video_fingerprints(
 ) -> Result<VideoFingerprints, VideoError> {
     let hashes =
         takedown_media::video::hash_vpdq(VideoInput::Bytes(bytes), &options.vpdq, &options.video)?;
+    let mut warnings = hashes.warnings;
+    let soundtrack = if options.soundtrack && hashes.info.has_audio {
+        match audio_fingerprints(bytes, options) {
+            Ok(audio) => Some(audio),
+            // A jingle of a second or two: nothing to fingerprint, and nothing wrong.
+            Err(HashError::AudioTooShort { .. }) => None,
+            Err(error) => {
+                warnings.push(format!("soundtrack not fingerprinted: {error}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
     Ok(VideoFingerprints {
         info: hashes.info,
         vpdq: hashes.features,
-        warnings: hashes.warnings,
+        soundtrack,
+        warnings,
     })
 }
 
 fn audio_fingerprints(bytes: &[u8], options: &HashOptions) -> Result<AudioFingerprints, HashError> {
     let decoded = takedown_media::decode_audio(bytes, &options.audio)?;
     let duration_seconds = decoded.duration().as_secs_f64();
-    let fingerprint = takedown_signals::audio::fingerprint(&decoded.samples);
+    let mut fingerprint = AudioFingerprint::default();
+    let mut stretched = Vec::new();
+    // The plain fingerprint and the stretched ones in one pass (tempo variants share the
+    // plain chroma image).
+    let mut wanted = vec![Stretch::None];
+    wanted.extend(
+        (options.audio_stretches.variants.iter()).filter(|stretch| **stretch != Stretch::None),
+    );
+    let set = StretchSet { variants: wanted };
+    for (stretch, print) in takedown_signals::audio::fingerprint_variants(&decoded.samples, &set) {
+        if stretch == Stretch::None {
+            fingerprint = print;
+        } else if !print.is_empty() {
+            stretched.push((stretch, print));
+        }
+    }
     if fingerprint.is_empty() {
         return Err(HashError::AudioTooShort {
             seconds: duration_seconds,
@@ -335,6 +401,7 @@ fn audio_fingerprints(bytes: &[u8], options: &HashOptions) -> Result<AudioFinger
         decoder: decoded.decoder,
         duration_seconds,
         fingerprint,
+        stretched,
         warnings: decoded.warnings,
     })
 }

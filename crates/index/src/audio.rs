@@ -57,12 +57,16 @@ pub struct AudioIndexConfig {
     pub probe_radius: u32,
 }
 
+/// The largest bit-error rate of a match, calibrated on negative pairs of the audio benchmark
+/// (docs/benchmarks.md, Audio): unrelated speech sits near 0.5 with its lowest tail near 0.3,
+/// re-encodes, noise and music beds under 0.15.
+pub const DEFAULT_MAX_BER: f64 = 0.30;
+
 impl Default for AudioIndexConfig {
-    /// BER <= 0.35 (chromaprint-style matching: unrelated audio sits near 0.5, re-encodes under
-    /// 0.15; the benchmark calibrates the production value), at least 40 pairs (5 s), radius 1.
+    /// BER <= [`DEFAULT_MAX_BER`], at least 40 pairs (5 s), radius 1.
     fn default() -> Self {
         AudioIndexConfig {
-            max_ber: 0.35,
+            max_ber: DEFAULT_MAX_BER,
             min_overlap: 40,
             probe_radius: 1,
         }
@@ -249,6 +253,12 @@ impl AudioIndex {
 
     /// Every item whose best examined alignment with `query` matches, best first (then by id).
     pub fn search(&self, query: &[u32]) -> Vec<AudioMatch> {
+        self.search_at(query, self.config.max_ber)
+    }
+
+    /// [`AudioIndex::search`] with another largest bit-error rate than the configured one (the
+    /// stretched variants of a query are calibrated to a lower threshold of their own).
+    pub fn search_at(&self, query: &[u32], max_ber: f64) -> Vec<AudioMatch> {
         let mut proposals: Vec<u64> = Vec::new();
         for (i, &value) in query.iter().enumerate() {
             if value == self.silence {
@@ -276,7 +286,7 @@ impl AudioIndex {
             let Some((id, banked)) = &self.items[slot as usize] else {
                 continue;
             };
-            let Some(found) = align(query, banked, offset, &self.config, *id) else {
+            let Some(found) = align(query, banked, offset, &self.config, max_ber, *id) else {
                 continue;
             };
             match best.get(&slot) {
@@ -293,9 +303,18 @@ impl AudioIndex {
     /// variants) and keeps each item's best alignment over all of them, with the index of the
     /// variant that gave it.
     pub fn search_variants(&self, variants: &[&[u32]]) -> Vec<(usize, AudioMatch)> {
+        self.search_variants_at(variants, self.config.max_ber)
+    }
+
+    /// [`AudioIndex::search_variants`] with its own largest bit-error rate.
+    pub fn search_variants_at(
+        &self,
+        variants: &[&[u32]],
+        max_ber: f64,
+    ) -> Vec<(usize, AudioMatch)> {
         let mut best: HashMap<u64, (usize, AudioMatch)> = HashMap::new();
         for (v, query) in variants.iter().enumerate() {
-            for found in self.search(query) {
+            for found in self.search_at(query, max_ber) {
                 match best.get(&found.id) {
                     Some((_, current)) if !found.better_than(current) => {}
                     _ => {
@@ -305,6 +324,32 @@ impl AudioIndex {
             }
         }
         let mut all: Vec<(usize, AudioMatch)> = best.into_values().collect();
+        all.sort_by(|a, b| order(&a.1, &b.1));
+        all
+    }
+
+    /// A query searched as it is at the configured threshold and through its stretched
+    /// `variants` at `variant_max_ber` (lower: each variant is another chance of a chance
+    /// alignment). Each item keeps its closest match, with the variant that gave it (`None`:
+    /// the query as it is).
+    pub fn search_with_variants(
+        &self,
+        query: &[u32],
+        variants: &[&[u32]],
+        variant_max_ber: f64,
+    ) -> Vec<(Option<usize>, AudioMatch)> {
+        let mut best: HashMap<u64, (Option<usize>, AudioMatch)> = (self.search(query).into_iter())
+            .map(|found| (found.id, (None, found)))
+            .collect();
+        for (v, found) in self.search_variants_at(variants, variant_max_ber) {
+            match best.get(&found.id) {
+                Some((_, current)) if !found.better_than(current) => {}
+                _ => {
+                    best.insert(found.id, (Some(v), found));
+                }
+            }
+        }
+        let mut all: Vec<(Option<usize>, AudioMatch)> = best.into_values().collect();
         all.sort_by(|a, b| order(&a.1, &b.1));
         all
     }
@@ -344,7 +389,7 @@ pub fn brute_force_search(
             {
                 continue;
             }
-            if let Some(found) = align(query, banked, offset, config, id) {
+            if let Some(found) = align(query, banked, offset, config, config.max_ber, id) {
                 if best.as_ref().is_none_or(|b| found.better_than(b)) {
                     best = Some(found);
                 }
@@ -370,12 +415,14 @@ fn is_guaranteed(query: &[u32], banked: &[u32], offset: i64, silence: u32, radiu
     })
 }
 
-/// The alignment at `offset` if it satisfies the rule.
+/// The alignment at `offset` if it satisfies the rule (with `max_ber` in place of the
+/// configured one).
 fn align(
     query: &[u32],
     banked: &[u32],
     offset: i64,
     config: &AudioIndexConfig,
+    max_ber: f64,
     id: u64,
 ) -> Option<AudioMatch> {
     let start = 0i64.max(-offset) as usize;
@@ -400,7 +447,7 @@ fn align(
         overlap,
         bit_errors: errors,
     };
-    (found.ber() <= config.max_ber).then_some(found)
+    (found.ber() <= max_ber).then_some(found)
 }
 
 fn order(a: &AudioMatch, b: &AudioMatch) -> std::cmp::Ordering {

@@ -168,3 +168,22 @@ fn variants_keep_each_items_best() {
     assert_eq!(found[0].0, 1);
     assert_eq!(found[0].1.bit_errors, 0);
 }
+
+#[test]
+fn a_threshold_given_per_search_replaces_the_configured_one() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let a = fingerprint(&mut rng, 400);
+    let mut index = AudioIndex::new(config(0.3, 40, 1));
+    index.insert(5, &a);
+    // About 10% of the bits flipped: within 0.3, not within 0.05.
+    let noisy = perturbed(&mut rng, &a, 100, 80, 0.1);
+    let found = index.search(&noisy);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let ber = found[0].ber();
+    assert!(ber > 0.05 && ber <= 0.3, "{ber}");
+    assert_eq!(index.search_at(&noisy, 0.3), found);
+    assert!(index.search_at(&noisy, 0.05).is_empty());
+    assert_eq!(index.search_at(&noisy, ber), found);
+    assert!(index.search_variants_at(&[&noisy], 0.05).is_empty());
+    assert_eq!(index.search_variants_at(&[&noisy], 0.3)[0].1, found[0]);
+}

@@ -202,6 +202,8 @@ pub struct VideoInfo {
     pub stated_frames: Option<u64>,
     /// Size of the input in bytes.
     pub input_bytes: u64,
+    /// Whether the file also holds an audio stream (its soundtrack).
+    pub has_audio: bool,
 }
 
 impl VideoInfo {
@@ -489,10 +491,12 @@ pub fn probe(input: &PreparedInput, options: &VideoOptions) -> Result<VideoInfo,
         .args(["-v", "error", "-hide_banner", "-protocol_whitelist", "file"])
         .arg("-format_whitelist")
         .arg(&options.formats)
-        .args(["-select_streams", "v:0", "-show_entries"])
+        // Every stream, not only `v:0`: whether there is sound decides if the soundtrack is
+        // fingerprinted too.
+        .arg("-show_entries")
         .arg(
-            "stream=codec_name,width,height,pix_fmt,avg_frame_rate,r_frame_rate,nb_frames,\
-             duration:format=format_name,duration",
+            "stream=codec_type,codec_name,width,height,pix_fmt,avg_frame_rate,r_frame_rate,\
+             nb_frames,duration:format=format_name,duration",
         )
         .arg(input.url());
     let mut child = Supervised::spawn(command, options.limits.time_limit)
@@ -522,30 +526,50 @@ pub fn probe(input: &PreparedInput, options: &VideoOptions) -> Result<VideoInfo,
     Ok(info)
 }
 
-/// Parses ffprobe's `default` writer output (`[STREAM]`/`[FORMAT]` sections of `key=value`).
+/// Parses ffprobe's `default` writer output (`[STREAM]` sections, one per stream in file order,
+/// and a `[FORMAT]` section, each of `key=value` lines).
 fn parse_probe(output: &str, input_bytes: u64) -> Result<VideoInfo, VideoError> {
-    let mut sections: HashMap<&str, HashMap<&str, &str>> = HashMap::new();
+    let mut streams: Vec<HashMap<&str, &str>> = Vec::new();
+    let mut format: HashMap<&str, &str> = HashMap::new();
     let mut current: Option<&str> = None;
     for line in output.lines() {
         let line = line.trim();
-        if let Some(name) = line.strip_prefix("[/") {
-            let _ = name;
+        if line.starts_with("[/") {
             current = None;
         } else if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             current = Some(name);
-            sections.entry(name).or_default();
-        } else if let (Some(section), Some((key, value))) = (current, line.split_once('=')) {
-            sections.entry(section).or_default().insert(key, value);
+            if name == "STREAM" {
+                streams.push(HashMap::new());
+            }
+        } else if let Some((key, value)) = line.split_once('=') {
+            match current {
+                Some("STREAM") => {
+                    if let Some(stream) = streams.last_mut() {
+                        stream.insert(key, value);
+                    }
+                }
+                Some("FORMAT") => {
+                    format.insert(key, value);
+                }
+                _ => {}
+            }
         }
     }
-    let empty = HashMap::new();
-    let format = sections.get("FORMAT").unwrap_or(&empty);
     let container = format.get("format_name").copied().unwrap_or("unknown");
-    let Some(stream) = sections.get("STREAM") else {
+    fn kind<'a>(stream: &HashMap<&str, &'a str>) -> Option<&'a str> {
+        stream.get("codec_type").copied()
+    }
+    // ffmpeg's `0:v:0` is the first stream whose type is video; output without types (older
+    // callers, the tests' short samples) lists only that stream.
+    let Some(stream) = streams
+        .iter()
+        .find(|stream| matches!(kind(stream), Some("video") | None))
+    else {
         return Err(VideoError::NoVideoStream {
             container: container.to_string(),
         });
     };
+    let has_audio = streams.iter().any(|stream| kind(stream) == Some("audio"));
     let number = |key: &str| -> Option<u64> { stream.get(key).and_then(|v| v.parse().ok()) };
     let seconds = |map: &HashMap<&str, &str>| -> Option<f64> {
         map.get("duration")
@@ -574,9 +598,10 @@ fn parse_probe(output: &str, input_bytes: u64) -> Result<VideoInfo, VideoError> 
         width: width as u32,
         height: height as u32,
         frame_rate,
-        duration_seconds: seconds(stream).or_else(|| seconds(format)),
+        duration_seconds: seconds(stream).or_else(|| seconds(&format)),
         stated_frames: number("nb_frames").filter(|n| *n > 0),
         input_bytes,
+        has_audio,
     })
 }
 
@@ -990,6 +1015,22 @@ mod tests {
         assert_eq!(info.stated_frames, None);
         assert_eq!(info.estimated_frames(), Some(135));
         assert_eq!(info.container, "matroska,webm");
+        assert!(!info.has_audio);
+        // Every stream listed, sound first: the video stream is still found, and the sound
+        // noted.
+        let typed = format!(
+            "[STREAM]\ncodec_type=audio\ncodec_name=aac\n[/STREAM]\n{}",
+            text.replace("[STREAM]\n", "[STREAM]\ncodec_type=video\n")
+        );
+        let info = parse_probe(&typed, 10).unwrap();
+        assert_eq!((info.codec.as_str(), info.width), ("h264", 1280));
+        assert!(info.has_audio);
+        let sound_only = "[STREAM]\ncodec_type=audio\ncodec_name=opus\n[/STREAM]\n\
+                          [FORMAT]\nformat_name=matroska,webm\n[/FORMAT]\n";
+        assert!(matches!(
+            parse_probe(sound_only, 10),
+            Err(VideoError::NoVideoStream { .. })
+        ));
         let audio_only = "[FORMAT]\nformat_name=wav\nduration=1.0\n[/FORMAT]\n";
         assert!(matches!(
             parse_probe(audio_only, 10),

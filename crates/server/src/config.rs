@@ -19,6 +19,34 @@
 //! radius = 31                # largest PDQ distance that matches
 //! min_quality = 50           # PDQ queries below this quality are not matched
 //!
+//! [matching.video]           # vPDQ (DOMAIN: frames within 31, quality 50, 80% both ways)
+//! frame_distance = 31
+//! min_quality = 50
+//! query_percent = 80         # of the upload's frames found in the banked video
+//! compared_percent = 80      # of the banked video's frames found in the upload
+//!
+//! [matching.audio]           # bit-error rate of the best alignment (unrelated audio ~0.5)
+//! max_ber = 0.30             # calibrated, see docs/benchmarks.md (Audio)
+//! min_overlap_seconds = 5
+//! stretched = true           # also undo speed +-1.5/3% and tempo +-2.5/5% on uploads
+//! stretched_max_ber = 0.26   # every variant's threshold while stretched matching is on
+//!
+//! [matching.text]
+//! threshold = 0.5            # containment
+//! min_shared = 4.0           # least shared shingle weight
+//!
+//! [video]                    # decoding limits (ffmpeg in a child process)
+//! max_duration = "3h"
+//! max_frames = 1000000
+//! max_pixels = 16777216      # width x height
+//! time_limit = "10m"         # per ffprobe/ffmpeg run; the process is killed past it
+//! seconds_per_hash = 1.0     # vPDQ sampling
+//! soundtrack = true          # fingerprint a video's sound as audio too
+//!
+//! [audio]
+//! max_duration = "4h"
+//! ffmpeg_timeout = "5m"
+//!
 //! [log]
 //! format = "text"            # or "json"
 //! filter = "info"            # tracing env-filter syntax
@@ -32,13 +60,14 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use takedown_fetch::FetchConfig;
 
 /// Everything `takedown serve` can be told.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     /// Address to listen on.
@@ -60,6 +89,10 @@ pub struct ServerConfig {
     pub log: LogConfig,
     /// Fetching media by URL (HMA's `url=` parameters).
     pub fetch: FetchConfig,
+    /// Video decoding limits and sampling.
+    pub video: VideoConfig,
+    /// Audio decoding limits.
+    pub audio: AudioConfig,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +111,8 @@ impl Default for ServerConfig {
                 max_body_bytes: 50_000_000,
                 ..FetchConfig::default()
             },
+            video: VideoConfig::default(),
+            audio: AudioConfig::default(),
         }
     }
 }
@@ -99,13 +134,19 @@ impl Default for HmaConfig {
 }
 
 /// Matching settings.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MatchingConfig {
     /// Largest PDQ Hamming distance that counts as a match.
     pub radius: u32,
     /// PDQ queries with a lower quality are not matched (their hash is still returned).
     pub min_quality: u8,
+    /// The vPDQ rule.
+    pub video: VideoMatchingConfig,
+    /// The audio rule.
+    pub audio: AudioMatchingConfig,
+    /// The text rule.
+    pub text: TextMatchingConfig,
 }
 
 impl Default for MatchingConfig {
@@ -113,6 +154,139 @@ impl Default for MatchingConfig {
         MatchingConfig {
             radius: 31,
             min_quality: 50,
+            video: VideoMatchingConfig::default(),
+            audio: AudioMatchingConfig::default(),
+            text: TextMatchingConfig::default(),
+        }
+    }
+}
+
+/// The vPDQ match rule (`takedown_signals::vpdq::VpdqMatchConfig`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VideoMatchingConfig {
+    /// Two frames match within this Hamming distance.
+    pub frame_distance: u32,
+    /// Frames of lower PDQ quality are ignored on both sides.
+    pub min_quality: u8,
+    /// Percentage of the upload's frames that must be found in the banked video.
+    pub query_percent: f64,
+    /// Percentage of the banked video's frames that must be found in the upload.
+    pub compared_percent: f64,
+}
+
+impl Default for VideoMatchingConfig {
+    fn default() -> Self {
+        let rule = takedown_signals::vpdq::VpdqMatchConfig::default();
+        VideoMatchingConfig {
+            frame_distance: rule.distance_threshold,
+            min_quality: rule.quality_threshold,
+            query_percent: rule.query_match_percent,
+            compared_percent: rule.compared_match_percent,
+        }
+    }
+}
+
+/// The audio match rule (`takedown_index::audio` and `takedown_engine::AudioStretchConfig`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AudioMatchingConfig {
+    /// Largest bit-error rate for a query searched as it is.
+    pub max_ber: f64,
+    /// Least audio an alignment must cover, in seconds (capped by the query's length).
+    pub min_overlap_seconds: f64,
+    /// Also search uploads with speed and tempo changes undone.
+    pub stretched: bool,
+    /// Largest bit-error rate of a stretched variant (the upload as it is keeps `max_ber`).
+    pub stretched_max_ber: f64,
+}
+
+impl Default for AudioMatchingConfig {
+    fn default() -> Self {
+        let rule = takedown_index::audio::AudioIndexConfig::default();
+        let stretch = takedown_engine::AudioStretchConfig::default();
+        AudioMatchingConfig {
+            max_ber: rule.max_ber,
+            min_overlap_seconds: rule.min_overlap as f64
+                * takedown_signals::audio::SECONDS_PER_SUB_FINGERPRINT,
+            stretched: stretch.is_enabled(),
+            stretched_max_ber: stretch.max_ber,
+        }
+    }
+}
+
+/// The text match rule (`takedown_signals::text::TextMatchConfig`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TextMatchingConfig {
+    /// Least containment score (0 to 1).
+    pub threshold: f64,
+    /// Least shared shingle weight.
+    pub min_shared: f64,
+}
+
+impl Default for TextMatchingConfig {
+    fn default() -> Self {
+        let rule = takedown_signals::text::TextMatchConfig::default();
+        TextMatchingConfig {
+            threshold: rule.threshold,
+            min_shared: rule.min_shared,
+        }
+    }
+}
+
+/// Video decoding limits and vPDQ sampling (`takedown_media::video`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VideoConfig {
+    /// Longest video accepted (refused from the header when it says so, else while decoding).
+    #[serde(with = "humantime_serde")]
+    pub max_duration: Duration,
+    /// Most frames accepted (stated, estimated or decoded).
+    pub max_frames: u64,
+    /// Most pixels per frame.
+    pub max_pixels: u64,
+    /// Wall-clock limit of each ffprobe and ffmpeg run.
+    #[serde(with = "humantime_serde")]
+    pub time_limit: Duration,
+    /// One hashed frame per this many seconds (0: every frame).
+    pub seconds_per_hash: f64,
+    /// Fingerprint a video's sound as audio too.
+    pub soundtrack: bool,
+}
+
+impl Default for VideoConfig {
+    fn default() -> Self {
+        let limits = takedown_media::video::VideoLimits::default();
+        VideoConfig {
+            max_duration: limits.max_duration,
+            max_frames: limits.max_frames,
+            max_pixels: limits.max_pixels,
+            time_limit: limits.time_limit,
+            seconds_per_hash: takedown_media::video::VpdqOptions::default().seconds_per_hash,
+            soundtrack: true,
+        }
+    }
+}
+
+/// Audio decoding limits (`takedown_media::AudioLimits`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AudioConfig {
+    /// Longest audio accepted (longer files are refused, not cut).
+    #[serde(with = "humantime_serde")]
+    pub max_duration: Duration,
+    /// Wall-clock limit of an ffmpeg decode.
+    #[serde(with = "humantime_serde")]
+    pub ffmpeg_timeout: Duration,
+}
+
+impl Default for AudioConfig {
+    fn default() -> Self {
+        let limits = takedown_media::AudioLimits::default();
+        AudioConfig {
+            max_duration: limits.max_duration,
+            ffmpeg_timeout: limits.ffmpeg_timeout,
         }
     }
 }
@@ -271,6 +445,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("TAKEDOWN_HMA_REQUIRE_AUTH", "hma.require_auth"),
     ("TAKEDOWN_MATCH_RADIUS", "matching.radius"),
     ("TAKEDOWN_MATCH_MIN_QUALITY", "matching.min_quality"),
+    ("TAKEDOWN_MATCH_AUDIO_STRETCHED", "matching.audio.stretched"),
+    ("TAKEDOWN_VIDEO_MAX_DURATION", "video.max_duration"),
+    ("TAKEDOWN_VIDEO_MAX_FRAMES", "video.max_frames"),
+    ("TAKEDOWN_AUDIO_MAX_DURATION", "audio.max_duration"),
     ("TAKEDOWN_LOG_FORMAT", "log.format"),
     ("TAKEDOWN_LOG", "log.filter"),
     ("TAKEDOWN_FETCH_ALLOWLIST", "fetch.allowlist"),
@@ -282,8 +460,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
 
 fn kind_of(key: &str) -> Kind {
     match key {
-        "hma.require_auth" => Kind::Boolean,
-        "matching.radius" | "matching.min_quality" | "fetch.max_body_bytes" => Kind::Integer,
+        "hma.require_auth" | "matching.audio.stretched" => Kind::Boolean,
+        "matching.radius"
+        | "matching.min_quality"
+        | "fetch.max_body_bytes"
+        | "video.max_frames" => Kind::Integer,
         "fetch.allowlist" => Kind::List,
         "upload_limit" | "import_limit" => Kind::Size,
         _ => Kind::Text,
@@ -351,6 +532,74 @@ impl ServerConfig {
         }
         if self.matching.min_quality > 100 {
             return Err("matching.min_quality must be at most 100".into());
+        }
+        let video = &self.matching.video;
+        if video.frame_distance > 256 {
+            return Err("matching.video.frame_distance must be at most 256".into());
+        }
+        if video.min_quality > 100 {
+            return Err("matching.video.min_quality must be at most 100".into());
+        }
+        for (key, percent) in [
+            ("matching.video.query_percent", video.query_percent),
+            ("matching.video.compared_percent", video.compared_percent),
+        ] {
+            if !(0.0..=100.0).contains(&percent) {
+                return Err(format!("{key} must be between 0 and 100, not {percent}"));
+            }
+        }
+        let audio = &self.matching.audio;
+        for (key, ber) in [
+            ("matching.audio.max_ber", audio.max_ber),
+            ("matching.audio.stretched_max_ber", audio.stretched_max_ber),
+        ] {
+            // Unrelated audio sits near 0.5: a threshold there matches everything.
+            if !(ber > 0.0 && ber < 0.5) {
+                return Err(format!(
+                    "{key} must be above 0 and below 0.5 (unrelated audio), not {ber}"
+                ));
+            }
+        }
+        if !(audio.min_overlap_seconds > 0.0 && audio.min_overlap_seconds <= 3600.0) {
+            return Err(format!(
+                "matching.audio.min_overlap_seconds must be above 0 and at most 3600, not {}",
+                audio.min_overlap_seconds
+            ));
+        }
+        let text = &self.matching.text;
+        if !(text.threshold > 0.0 && text.threshold <= 1.0) {
+            return Err(format!(
+                "matching.text.threshold must be above 0 and at most 1, not {}",
+                text.threshold
+            ));
+        }
+        if !(text.min_shared.is_finite() && text.min_shared >= 0.0) {
+            return Err(format!(
+                "matching.text.min_shared must be 0 or more, not {}",
+                text.min_shared
+            ));
+        }
+        if self.video.max_frames == 0 {
+            return Err("video.max_frames must be greater than zero".into());
+        }
+        if self.video.max_pixels == 0 {
+            return Err("video.max_pixels must be greater than zero".into());
+        }
+        for (key, duration) in [
+            ("video.max_duration", self.video.max_duration),
+            ("video.time_limit", self.video.time_limit),
+            ("audio.max_duration", self.audio.max_duration),
+            ("audio.ffmpeg_timeout", self.audio.ffmpeg_timeout),
+        ] {
+            if duration.is_zero() {
+                return Err(format!("{key} must be longer than zero"));
+            }
+        }
+        if !(self.video.seconds_per_hash.is_finite() && self.video.seconds_per_hash >= 0.0) {
+            return Err(format!(
+                "video.seconds_per_hash must be 0 (every frame) or more, not {}",
+                self.video.seconds_per_hash
+            ));
         }
         self.fetch
             .validate()
@@ -497,6 +746,77 @@ mod tests {
         assert!(error.to_string().contains("colour"), "{error}");
         let error = load(None, &[("TAKEDOWN_UPLOAD_LIMIT", "5 parsecs")]).unwrap_err();
         assert!(error.to_string().contains("parsecs"), "{error}");
+    }
+
+    #[test]
+    fn media_rules_and_limits_come_from_file_and_environment() {
+        let defaults = load(None, &[]).expect("defaults");
+        // The defaults are the libraries' own, so the two cannot drift.
+        assert_eq!(defaults.video.max_duration, Duration::from_secs(3 * 3600));
+        assert_eq!(defaults.matching.video.query_percent, 80.0);
+        assert!(defaults.matching.audio.stretched);
+        assert!(defaults.matching.audio.stretched_max_ber <= defaults.matching.audio.max_ber);
+        let file = r#"
+            [matching.video]
+            query_percent = 50
+            compared_percent = 0
+            [matching.audio]
+            max_ber = 0.2
+            [matching.text]
+            threshold = 0.6
+            [video]
+            max_duration = "20m"
+            max_frames = 5000
+            soundtrack = false
+            [audio]
+            ffmpeg_timeout = "30s"
+        "#;
+        let config = load(
+            Some(file),
+            &[
+                ("TAKEDOWN_VIDEO_MAX_FRAMES", "100"),
+                ("TAKEDOWN_AUDIO_MAX_DURATION", "1h"),
+                ("TAKEDOWN_MATCH_AUDIO_STRETCHED", "false"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(config.matching.video.query_percent, 50.0);
+        assert_eq!(config.matching.video.compared_percent, 0.0);
+        assert_eq!(config.matching.audio.max_ber, 0.2);
+        assert!(!config.matching.audio.stretched);
+        assert_eq!(config.matching.text.threshold, 0.6);
+        assert_eq!(config.video.max_duration, Duration::from_secs(1200));
+        assert_eq!(config.video.max_frames, 100);
+        assert!(!config.video.soundtrack);
+        assert_eq!(config.audio.max_duration, Duration::from_secs(3600));
+        assert_eq!(config.audio.ffmpeg_timeout, Duration::from_secs(30));
+
+        for (text, key) in [
+            (
+                "[matching.video]\nquery_percent = 120\n",
+                "matching.video.query_percent",
+            ),
+            (
+                "[matching.audio]\nmax_ber = 0.5\n",
+                "matching.audio.max_ber",
+            ),
+            (
+                "[matching.text]\nthreshold = 0\n",
+                "matching.text.threshold",
+            ),
+            ("[video]\nmax_frames = 0\n", "video.max_frames"),
+            ("[video]\nmax_duration = \"0s\"\n", "video.max_duration"),
+            ("[video]\nmax_duration = \"forever\"\n", "max_duration"),
+            ("[audio]\nmax_seconds = 3\n", "max_seconds"),
+        ] {
+            let error = load(Some(text), &[]).unwrap_err();
+            assert!(error.to_string().contains(key), "{text}: {error}");
+        }
+        let error = load(None, &[("TAKEDOWN_VIDEO_MAX_FRAMES", "many")]).unwrap_err();
+        assert!(
+            error.to_string().contains("TAKEDOWN_VIDEO_MAX_FRAMES"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -72,7 +72,7 @@ use axum::http::{HeaderName, HeaderValue, Method, Uri};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
-use takedown_engine::{Engine, EngineConfig};
+use takedown_engine::{Engine, EngineConfig, MediaMatchConfig};
 use takedown_hasher::HashOptions;
 use takedown_model::{Clock, SystemClock};
 use utoipa_axum::router::OpenApiRouter;
@@ -195,10 +195,38 @@ pub fn engine_config(config: &ServerConfig) -> EngineConfig {
         .as_usize()
         .max(usize::try_from(config.fetch.max_body_bytes).unwrap_or(usize::MAX))
         .max(hash_options.image_limits.max_input_bytes);
+    let video = &config.video;
+    hash_options.video.limits.max_duration = video.max_duration;
+    hash_options.video.limits.max_frames = video.max_frames;
+    hash_options.video.limits.max_pixels = video.max_pixels;
+    hash_options.video.limits.time_limit = video.time_limit;
+    hash_options.vpdq.seconds_per_hash = video.seconds_per_hash;
+    hash_options.soundtrack = video.soundtrack;
+    hash_options.audio.limits.max_duration = config.audio.max_duration;
+    hash_options.audio.limits.ffmpeg_timeout = config.audio.ffmpeg_timeout;
+
+    let rules = &config.matching;
+    let mut media = MediaMatchConfig::default();
+    media.vpdq.distance_threshold = rules.video.frame_distance;
+    media.vpdq.quality_threshold = rules.video.min_quality;
+    media.vpdq.query_match_percent = rules.video.query_percent;
+    media.vpdq.compared_match_percent = rules.video.compared_percent;
+    media.audio.max_ber = rules.audio.max_ber;
+    media.audio.min_overlap = (rules.audio.min_overlap_seconds
+        / takedown_signals::audio::SECONDS_PER_SUB_FINGERPRINT)
+        .round()
+        .max(1.0) as usize;
+    media.audio_stretch.max_ber = rules.audio.stretched_max_ber;
+    if !rules.audio.stretched {
+        media.audio_stretch.stretches = takedown_signals::audio::StretchSet::none();
+    }
+    media.text.threshold = rules.text.threshold;
+    media.text.min_shared = rules.text.min_shared;
     EngineConfig {
         match_radius: config.matching.radius,
         min_query_quality: config.matching.min_quality,
         hash_options,
+        media,
         ..EngineConfig::default()
     }
 }
@@ -365,5 +393,47 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_server_settings_give_the_engines_default_rules() {
+        let engine = engine_config(&ServerConfig::default());
+        let defaults = EngineConfig::default();
+        assert_eq!(engine.media.vpdq, defaults.media.vpdq);
+        assert_eq!(engine.media.audio, defaults.media.audio);
+        assert_eq!(engine.media.audio_stretch, defaults.media.audio_stretch);
+        assert_eq!(engine.media.text, defaults.media.text);
+        assert_eq!(
+            engine.hash_options.video.limits,
+            defaults.hash_options.video.limits
+        );
+        assert_eq!(engine.hash_options.audio, defaults.hash_options.audio);
+        assert!(engine.hash_options.soundtrack);
+    }
+
+    #[test]
+    fn configured_rules_and_limits_reach_the_engine() {
+        let mut config = ServerConfig::default();
+        config.matching.video.query_percent = 50.0;
+        config.matching.audio.stretched = false;
+        config.matching.audio.min_overlap_seconds = 10.0;
+        config.video.max_frames = 99;
+        config.video.soundtrack = false;
+        config.audio.max_duration = Duration::from_secs(60);
+        let engine = engine_config(&config);
+        assert_eq!(engine.media.vpdq.query_match_percent, 50.0);
+        assert!(!engine.media.audio_stretch.is_enabled());
+        assert_eq!(engine.media.audio.min_overlap, 81);
+        assert_eq!(engine.hash_options.video.limits.max_frames, 99);
+        assert!(!engine.hash_options.soundtrack);
+        assert_eq!(
+            engine.hash_options.audio.limits.max_duration,
+            Duration::from_secs(60)
+        );
     }
 }

@@ -262,6 +262,125 @@ async fn video_audio_and_text_bank_and_match(backend: Backend) {
     h.finish().await;
 }
 
+/// A video's soundtrack is an audio signal both ways (a video whose sound is an excerpt of a
+/// banked bulletin finds it; a banked video is found by an audio copy of its sound), and a
+/// bulletin played 3% faster is found with the speed change named.
+async fn soundtracks_and_sped_up_copies_match_banked_audio(backend: Backend) {
+    let Some(h) = Harness::start(backend).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let media = fixtures(dir.path());
+    let bulletin = dir.path().join("bulletin.flac");
+    let bulletin = bulletin.to_str().unwrap();
+    // A picture with 12 s of the bulletin (from 5 s in) as its AAC soundtrack.
+    let talk = ffmpeg(
+        dir.path(),
+        "talk.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=10:duration=12",
+            "-ss",
+            "5",
+            "-t",
+            "12",
+            "-i",
+            bulletin,
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            "-shortest",
+        ],
+    );
+    let faster = ffmpeg(
+        dir.path(),
+        "faster.mp3",
+        &[
+            "-i",
+            bulletin,
+            "-af",
+            "asetrate=11025*1.03,aresample=11025",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "64k",
+        ],
+    );
+    let curator = h.tokens.curator_a.clone();
+    let matcher = h.tokens.matcher_a.clone();
+    let (status, body) = send(
+        h.post("/api/v1/banks", Some(&curator))
+            .json(&json!({"name": "MEDIA", "description": "bulletins and videos"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let audio = upload(&h, &curator, "bulletin.flac", media.audio.clone()).await;
+
+    let lookup = |name: &'static str, bytes: Vec<u8>| {
+        let h = &h;
+        let matcher = matcher.clone();
+        async move {
+            let (status, body) = send(
+                h.post("/api/v1/lookup/upload", Some(&matcher))
+                    .multipart(file_form("file", name, bytes)),
+            )
+            .await;
+            assert_eq!(status, 200, "{name}: {body}");
+            body
+        }
+    };
+    let audio_hit = |body: &serde_json::Value, item: &serde_json::Value| {
+        body["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["signal_type"] == "audio" && m["content_id"] == item["id"])
+            .cloned()
+            .unwrap_or_else(|| panic!("no audio match for item {} in {body}", item["id"]))
+    };
+
+    let body = lookup("talk.mp4", talk.clone()).await;
+    assert_eq!(body["fingerprints"]["kind"], "video");
+    assert!(body["fingerprints"]["audio"]
+        .as_str()
+        .unwrap()
+        .starts_with("audio:1:"));
+    let hit = audio_hit(&body, &audio);
+    let offset = hit["detail"]["offset_seconds"].as_f64().unwrap();
+    assert!(
+        (offset - 5.0).abs() < 0.5,
+        "soundtrack starts 5 s in: {hit}"
+    );
+    assert!(hit["detail"].get("stretch").is_none(), "{hit}");
+
+    let body = lookup("faster.mp3", faster).await;
+    let hit = audio_hit(&body, &audio);
+    assert_eq!(hit["detail"]["stretch"], "speed x1.030", "{hit}");
+
+    // Banked, the video carries its soundtrack's fingerprint: the 10 s MP3 excerpt of the
+    // bulletin finds both items.
+    let video = upload(&h, &curator, "talk.mp4", talk).await;
+    assert_eq!(
+        signal_types(&video),
+        ["audio", "md5", "sha256", "video_md5", "vpdq"]
+    );
+    let body = lookup("excerpt.mp3", media.audio_excerpt.clone()).await;
+    audio_hit(&body, &audio);
+    audio_hit(&body, &video);
+    h.finish().await;
+}
+
 /// Truncated and corrupt video, zero-length audio and text that is not UTF-8: 422 with the
 /// problem named, through both APIs.
 async fn bad_media_kinds_are_unprocessable(backend: Backend) {
@@ -317,5 +436,6 @@ async fn bad_media_kinds_are_unprocessable(backend: Backend) {
 
 both_backends!(
     video_audio_and_text_bank_and_match,
+    soundtracks_and_sped_up_copies_match_banked_audio,
     bad_media_kinds_are_unprocessable,
 );

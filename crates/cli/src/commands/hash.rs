@@ -127,6 +127,9 @@ pub struct MediaLimitArgs {
     /// vPDQ sampling: one hashed frame per this many seconds (0: every frame).
     #[arg(long, value_name = "SECONDS", default_value_t = takedown_signals::vpdq::DEFAULT_SECONDS_PER_HASH)]
     pub seconds_per_hash: f64,
+    /// Do not fingerprint a video's soundtrack as audio.
+    #[arg(long)]
+    pub no_soundtrack: bool,
 }
 
 impl MediaLimitArgs {
@@ -145,6 +148,7 @@ impl MediaLimitArgs {
             options.video.limits.max_frames = frames;
         }
         options.vpdq.seconds_per_hash = self.seconds_per_hash;
+        options.soundtrack = !self.no_soundtrack;
         options
     }
 }
@@ -204,17 +208,15 @@ fn media_fields(object: &mut serde_json::Value, fingerprints: &Fingerprints) {
         if !video.warnings.is_empty() {
             object["warnings"] = json!(video.warnings);
         }
-    }
-    if let Some(audio) = fingerprints.audio() {
+        if let Some(soundtrack) = &video.soundtrack {
+            let mut sound = json!({});
+            audio_fields(&mut sound, soundtrack);
+            object["soundtrack"] = sound;
+        }
+    } else if let Some(audio) = fingerprints.audio() {
         object["media_type"] = json!("audio");
         object["container"] = json!(audio.container.name());
-        object["duration_seconds"] = json!(audio.duration_seconds);
-        object["sub_fingerprints"] = json!(audio.fingerprint.len());
-        object["audio"] = json!(audio.fingerprint.to_text());
-        object["audio_algorithm"] = json!(algorithm(takedown_signals::audio::ALGORITHM));
-        if !audio.warnings.is_empty() {
-            object["warnings"] = json!(audio.warnings);
-        }
+        audio_fields(object, audio);
     }
     if let Some(text) = fingerprints.text() {
         use takedown_signals::text::{DIGEST_ALGORITHM, SIGNATURE_ALGORITHM};
@@ -225,6 +227,17 @@ fn media_fields(object: &mut serde_json::Value, fingerprints: &Fingerprints) {
         object["shingles"] = json!(text.text.signature.len());
         object["text_algorithms"] =
             json!([algorithm(DIGEST_ALGORITHM), algorithm(SIGNATURE_ALGORITHM)]);
+    }
+}
+
+/// The audio fingerprint's fields (of a sound file, or of a video's `soundtrack` object).
+fn audio_fields(object: &mut serde_json::Value, audio: &takedown_hasher::AudioFingerprints) {
+    object["duration_seconds"] = json!(audio.duration_seconds);
+    object["sub_fingerprints"] = json!(audio.fingerprint.len());
+    object["audio"] = json!(audio.fingerprint.to_text());
+    object["audio_algorithm"] = json!(algorithm(takedown_signals::audio::ALGORITHM));
+    if !audio.warnings.is_empty() {
+        object["warnings"] = json!(audio.warnings);
     }
 }
 
@@ -254,7 +267,15 @@ fn table_row(path: &str, fingerprints: &Fingerprints) -> Vec<String> {
         _ => String::new(),
     };
     let signal = if let Some(video) = fingerprints.video() {
-        format!("vpdq: {} frames", video.vpdq.len())
+        match &video.soundtrack {
+            Some(sound) => format!(
+                "vpdq: {} frames; soundtrack: {:.1} s, {} sub-fingerprints",
+                video.vpdq.len(),
+                sound.duration_seconds,
+                sound.fingerprint.len()
+            ),
+            None => format!("vpdq: {} frames", video.vpdq.len()),
+        }
     } else if let Some(audio) = fingerprints.audio() {
         format!(
             "audio: {:.1} s, {} sub-fingerprints",

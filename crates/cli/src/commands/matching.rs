@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use rayon::prelude::*;
 use serde_json::json;
+use takedown_engine::MediaMatchConfig;
 use takedown_exchange::{read_hash_list, HashListFormat, HashListRow};
 use takedown_hasher::{Fingerprints, HashOptions};
 use takedown_index::text::TextIndex;
@@ -38,6 +39,10 @@ pub struct MatchArgs {
     /// Also match the image's rotations and mirrors (PDQ dihedral hashes).
     #[arg(long)]
     pub dihedral: bool,
+    /// Search audio (and soundtracks) only as it is, without undoing speed and tempo changes
+    /// (which are tried by default, as the server does).
+    #[arg(long)]
+    pub no_stretch: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -50,6 +55,9 @@ pub struct MatchArgs {
 
 /// A bank file held in memory with its indexes.
 pub struct BankFile {
+    /// The engine's default video, audio and text rules, so the command line and the server
+    /// agree on what matches.
+    rules: MediaMatchConfig,
     rows: Vec<HashListRow>,
     pdq: HammingIndex,
     exact: HashMap<(SignalType, String), Vec<usize>>,
@@ -72,9 +80,10 @@ impl BankFile {
         }
         let mut pdq_items = Vec::new();
         let mut exact: HashMap<(SignalType, String), Vec<usize>> = HashMap::new();
-        let mut video = VideoIndex::default();
-        let mut audio = AudioIndex::new(Default::default());
-        let mut text = TextIndex::new(Default::default());
+        let rules = MediaMatchConfig::default();
+        let mut video = VideoIndex::new(rules.vpdq);
+        let mut audio = AudioIndex::new(rules.audio.clone());
+        let mut text = TextIndex::new(rules.text);
         for (index, row) in rows.iter().enumerate() {
             // Values were canonicalised (so parsed) when the file was read.
             let context = || format!("bank file {} line {}", path.display(), row.line);
@@ -98,6 +107,7 @@ impl BankFile {
             }
         }
         Ok(BankFile {
+            rules,
             rows,
             pdq: HammingIndex::build(pdq_items),
             exact,
@@ -149,8 +159,10 @@ impl BankFile {
 struct Hit {
     row: usize,
     distance: u32,
-    /// The dihedral transform of the query that matched, when not the original.
-    transform: Option<&'static str>,
+    /// What was undone on the query for it to match, when it did not match as it was: the
+    /// dihedral transform of an image (`mirror`, `rotate90`, ...) or the speed or tempo change
+    /// of audio (`speed x1.030`).
+    transform: Option<String>,
 }
 
 struct QueryResult {
@@ -167,7 +179,10 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
     for error in &errors {
         error.report();
     }
-    let options = args.limits.options(args.dihedral);
+    let mut options = args.limits.options(args.dihedral);
+    if !args.no_stretch {
+        options.audio_stretches = bank.rules.audio_stretch.stretches.clone();
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .build()?;
@@ -215,7 +230,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
                     if let Some(quality) = result.quality {
                         line["query_quality"] = json!(quality);
                     }
-                    if let Some(transform) = hit.transform {
+                    if let Some(transform) = &hit.transform {
                         line["transform"] = json!(transform);
                     }
                     serde_json::to_writer(&mut out, &line)?;
@@ -223,7 +238,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
                 }
                 Format::Table => table.push(vec![
                     result.query.clone(),
-                    match hit.transform {
+                    match &hit.transform {
                         Some(transform) => format!("{} ({transform})", row.signal_type),
                         None => row.signal_type.to_string(),
                     },
@@ -259,7 +274,7 @@ fn match_one(
             hits.push(Hit {
                 row: neighbour.id as usize,
                 distance: neighbour.distance,
-                transform,
+                transform: transform.map(str::to_string),
             });
         }
     };
@@ -326,8 +341,17 @@ fn media_hits(bank: &BankFile, fingerprints: &Fingerprints, hits: &mut Vec<Hit>)
         }
     }
     if let Some(audio) = fingerprints.audio() {
-        for m in bank.audio.search(audio.fingerprint.sub_fingerprints()) {
-            hits.push(hit(m.id, 100.0 * (1.0 - m.ber())));
+        // The server's rule (takedown_engine::AudioStretchConfig): as it is at the plain
+        // threshold, each stretched variant at the lower stretched one.
+        let variants: Vec<&[u32]> = (audio.stretched.iter())
+            .map(|(_, print)| print.sub_fingerprints())
+            .collect();
+        let max_ber = bank.rules.audio_stretch.max_ber;
+        let plain = audio.fingerprint.sub_fingerprints();
+        for (v, m) in bank.audio.search_with_variants(plain, &variants, max_ber) {
+            let mut found = hit(m.id, 100.0 * (1.0 - m.ber()));
+            found.transform = v.map(|v| audio.stretched[v].0.label());
+            hits.push(found);
         }
     }
     if let Some(text) = fingerprints.text() {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use takedown_engine::{Caller, MatchDetail, MatchHit};
 use takedown_hasher::Fingerprints;
 use takedown_model::{ContentId, Labels};
+use takedown_signals::audio::Stretch;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -67,6 +68,11 @@ pub struct MatchDetailJson {
     /// Audio: seconds compared.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overlap_seconds: Option<f64>,
+    /// Audio: the speed or tempo change undone on the upload before it matched
+    /// (`speed x1.030`: the upload plays 3% faster than the banked recording; `tempo x0.950`:
+    /// 5% slower at the same pitch). Absent when it matched as it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stretch: Option<String>,
     /// Text: the larger containment, 0 to 1.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
@@ -87,10 +93,12 @@ impl MatchDetailJson {
                 bit_error_rate,
                 offset_seconds,
                 overlap_seconds,
+                stretch,
             } => MatchDetailJson {
                 bit_error_rate: Some(bit_error_rate),
                 offset_seconds: Some(offset_seconds),
                 overlap_seconds: Some(overlap_seconds),
+                stretch: (stretch != Stretch::None).then(|| stretch.label()),
                 ..MatchDetailJson::default()
             },
             MatchDetail::Text { score, .. } => MatchDetailJson {

@@ -657,8 +657,8 @@ pub async fn content_add(
 }
 
 /// Stores a hashed file as a new item: photos with every signal the engine computes (PDQ
-/// with quality, MD5, SHA-256); videos with vPDQ (when the bytes are a video), HMA's
-/// `video_md5` and SHA-256.
+/// with quality, MD5, SHA-256); videos with vPDQ and the soundtrack's audio fingerprint (when
+/// the bytes are a video), HMA's `video_md5` and SHA-256.
 async fn add_hashed(
     state: &AppState,
     caller: &Caller,
@@ -680,6 +680,16 @@ async fn add_hashed(
             signal_type: SignalType::Vpdq,
             algorithm_version: takedown_signals::vpdq::ALGORITHM.version,
             value: takedown_signals::vpdq::format_lines(&video.vpdq),
+            quality: None,
+        });
+    }
+    // The soundtrack too (takedown's own signal, invisible to HMA's clients), so an audio
+    // copy of the video's sound finds this item through /api/v1.
+    if let Some(audio) = hashed.fingerprints.as_ref().and_then(|f| f.audio()) {
+        signals.push(NewSignal {
+            signal_type: SignalType::Audio,
+            algorithm_version: takedown_signals::audio::ALGORITHM.version,
+            value: audio.fingerprint.to_text(),
             quality: None,
         });
     }
