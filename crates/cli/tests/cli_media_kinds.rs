@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use takedown_testmedia::{ffmpeg, pattern, sped_up, video_with_sound};
+
 fn takedown(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_takedown"))
         .args(args)
@@ -27,22 +29,6 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn ffmpeg(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
-    let out = dir.join(name);
-    let output = Command::new("ffmpeg")
-        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .arg(&out)
-        .output()
-        .unwrap_or_else(|e| panic!("these tests need ffmpeg (apt-get install -y ffmpeg): {e}"));
-    assert!(
-        output.status.success(),
-        "ffmpeg {args:?}: {}",
-        stderr(&output)
-    );
-    out
-}
-
 /// A 6-second 160x120 test pattern at 10 fps (vPDQ hashes frames 0, 10, ..., 50).
 fn original_video(dir: &Path) -> PathBuf {
     ffmpeg(
@@ -52,7 +38,7 @@ fn original_video(dir: &Path) -> PathBuf {
             "-f",
             "lavfi",
             "-i",
-            "testsrc2=size=160x120:rate=10:duration=6",
+            &pattern(6.0),
             "-c:v",
             "libx264",
             "-pix_fmt",
@@ -367,45 +353,8 @@ fn a_soundtrack_and_a_sped_up_bulletin_are_found_in_a_bank_of_audio() {
     std::fs::write(&audio, wav(&chords(30.0, 11))).unwrap();
     let bulletin = audio.to_str().unwrap();
     // A test pattern with 12 s of the bulletin (from 5 s in) as its AAC soundtrack.
-    let talk = ffmpeg(
-        dir.path(),
-        "talk.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=160x120:rate=10:duration=12",
-            "-ss",
-            "5",
-            "-t",
-            "12",
-            "-i",
-            bulletin,
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-        ],
-    );
-    let faster = ffmpeg(
-        dir.path(),
-        "faster.mp3",
-        &[
-            "-i",
-            bulletin,
-            "-af",
-            "asetrate=11025*1.03,aresample=11025",
-            "-c:a",
-            "libmp3lame",
-        ],
-    );
+    let talk = video_with_sound(dir.path(), "talk.mp4", &audio, 5.0, 12.0);
+    let faster = sped_up(dir.path(), "faster.mp3", &audio, RATE, 1.03);
 
     let output = takedown(&["hash", bulletin, talk.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));

@@ -2,41 +2,18 @@
 //! and tempo changes undone. Fixtures come from ffmpeg's `lavfi` sources (installed by
 //! `.ci/run`); nothing random.
 
-use std::path::Path;
-use std::process::Command;
-
 use takedown_hasher::{fingerprint_bytes, HashOptions, MediaKind};
 use takedown_signals::audio::{bit_error_rate, Stretch, StretchSet};
-
-fn ffmpeg(dir: &Path, name: &str, args: &[&str]) -> Vec<u8> {
-    let out = dir.join(name);
-    let output = Command::new("ffmpeg")
-        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .arg(&out)
-        .output()
-        .unwrap_or_else(|e| panic!("these tests need ffmpeg (apt-get install -y ffmpeg): {e}"));
-    assert!(
-        output.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    std::fs::read(out).unwrap()
-}
-
-/// Chords that change every 0.4 s (a deterministic expression), 11,025 Hz.
-const CHORDS: &str = "aevalsrc=0.4*sin(2*PI*(180+60*mod(floor(t*2.5)*7\\,13))*t)\
-                      +0.3*sin(2*PI*(420+45*mod(floor(t*2.5)*5\\,11))*t)\
-                      +0.2*sin(2*PI*(950+80*mod(floor(t*2.5)*3\\,7))*t):s=11025";
+use takedown_testmedia::{chords, ffmpeg_bytes as ffmpeg, pattern};
 
 #[test]
 fn a_videos_soundtrack_is_fingerprinted_like_the_recording() {
     let dir = tempfile::tempdir().unwrap();
-    let chords = format!("{CHORDS}:d=12");
+    let chords = chords(12.0);
     let recording = ffmpeg(dir.path(), "bulletin.flac", &["-f", "lavfi", "-i", &chords]);
     // The bulletin re-uploaded as a video: moving pictures over the same sound, in MP4 (AAC,
     // read in process) and in WebM (Opus, read by ffmpeg).
-    let picture = "testsrc2=size=160x120:rate=10:duration=12";
+    let picture = &pattern(12.0);
     let mp4 = ffmpeg(
         dir.path(),
         "bulletin.mp4",
@@ -144,7 +121,7 @@ fn stretched_fingerprints_are_computed_only_when_asked_for() {
     let recording = ffmpeg(
         dir.path(),
         "bulletin.flac",
-        &["-f", "lavfi", "-i", &format!("{CHORDS}:d=12")],
+        &["-f", "lavfi", "-i", &chords(12.0)],
     );
     let plain = fingerprint_bytes(&recording, &HashOptions::default()).unwrap();
     assert!(plain.audio().unwrap().stretched.is_empty());

@@ -6,12 +6,12 @@
 //! sources into a temporary directory, a few seconds each.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 use takedown_media::video::{
     self, FrameSelection, PreparedInput, VideoError, VideoInput, VideoOptions, VpdqOptions,
 };
 use takedown_signals::vpdq::{self, VpdqFeature};
+use takedown_testmedia::ffmpeg as make_video;
 
 fn vectors() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/vpdq")
@@ -21,23 +21,6 @@ fn require_ffmpeg() {
     if let Err(e) = VideoOptions::default().tools.check() {
         panic!("these tests need ffmpeg and ffprobe: {e}");
     }
-}
-
-/// Runs ffmpeg to make a test video; panics with its stderr on failure.
-fn make_video(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
-    let out = dir.join(name);
-    let output = Command::new("ffmpeg")
-        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .arg(&out)
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        output.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    out
 }
 
 /// Compares like Meta's `test_vpdq_hash.py`: same frame numbers and timestamps, and per frame

@@ -8,31 +8,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{file_form, send, Backend, Harness};
 use serde_json::json;
-
-fn ffmpeg(dir: &Path, name: &str, args: &[&str]) -> Vec<u8> {
-    let out = dir.join(name);
-    let output = Command::new("ffmpeg")
-        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .arg(&out)
-        .output()
-        .unwrap_or_else(|e| panic!("these tests need ffmpeg (apt-get install -y ffmpeg): {e}"));
-    assert!(
-        output.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    std::fs::read(out).unwrap()
-}
-
-/// Chords that change every 0.4 s (a deterministic expression, no randomness), 11,025 Hz.
-const CHORDS: &str = "aevalsrc=0.4*sin(2*PI*(180+60*mod(floor(t*2.5)*7\\,13))*t)\
-                      +0.3*sin(2*PI*(420+45*mod(floor(t*2.5)*5\\,11))*t)\
-                      +0.2*sin(2*PI*(950+80*mod(floor(t*2.5)*3\\,7))*t):s=11025";
+use takedown_testmedia::{chords, ffmpeg_bytes as ffmpeg, pattern, sped_up, video_with_sound};
 
 struct Fixtures {
     video: Vec<u8>,
@@ -49,7 +28,7 @@ fn fixtures(dir: &Path) -> Fixtures {
             "-f",
             "lavfi",
             "-i",
-            "testsrc2=size=160x120:rate=10:duration=6",
+            &pattern(6.0),
             "-c:v",
             "libx264",
             "-pix_fmt",
@@ -70,11 +49,7 @@ fn fixtures(dir: &Path) -> Fixtures {
             "100k",
         ],
     );
-    let audio = ffmpeg(
-        dir,
-        "bulletin.flac",
-        &["-f", "lavfi", "-i", &format!("{CHORDS}:d=30")],
-    );
+    let audio = ffmpeg(dir, "bulletin.flac", &["-f", "lavfi", "-i", &chords(30.0)]);
     // 10 s from 5 s in, re-encoded as MP3.
     let audio_excerpt = ffmpeg(
         dir,
@@ -272,51 +247,16 @@ async fn soundtracks_and_sped_up_copies_match_banked_audio(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let media = fixtures(dir.path());
     let bulletin = dir.path().join("bulletin.flac");
-    let bulletin = bulletin.to_str().unwrap();
+    let read = |path: std::path::PathBuf| std::fs::read(path).unwrap();
     // A picture with 12 s of the bulletin (from 5 s in) as its AAC soundtrack.
-    let talk = ffmpeg(
+    let talk = read(video_with_sound(
         dir.path(),
         "talk.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=160x120:rate=10:duration=12",
-            "-ss",
-            "5",
-            "-t",
-            "12",
-            "-i",
-            bulletin,
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "64k",
-            "-shortest",
-        ],
-    );
-    let faster = ffmpeg(
-        dir.path(),
-        "faster.mp3",
-        &[
-            "-i",
-            bulletin,
-            "-af",
-            "asetrate=11025*1.03,aresample=11025",
-            "-c:a",
-            "libmp3lame",
-            "-b:a",
-            "64k",
-        ],
-    );
+        &bulletin,
+        5.0,
+        12.0,
+    ));
+    let faster = read(sped_up(dir.path(), "faster.mp3", &bulletin, 11025, 1.03));
     let curator = h.tokens.curator_a.clone();
     let matcher = h.tokens.matcher_a.clone();
     let (status, body) = send(
