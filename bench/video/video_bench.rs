@@ -41,17 +41,21 @@ struct Args {
     anchor: PathBuf,
     speed_runs: usize,
     seed: u64,
+    outlets: usize,
+    siblings: usize,
 }
 
 fn parse_args() -> Args {
     let mut args = Args {
         out: "target/bench-video".into(),
         references: 16,
-        pool: 160,
+        pool: 320,
         python: None,
         anchor: "bench/video/anchor.py".into(),
         speed_runs: 3,
         seed: 11,
+        outlets: 6,
+        siblings: 30,
     };
     let list: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -65,6 +69,8 @@ fn parse_args() -> Args {
             "--anchor" => args.anchor = value.into(),
             "--speed-runs" => args.speed_runs = value.parse().unwrap_or(args.speed_runs),
             "--seed" => args.seed = value.parse().unwrap_or(args.seed),
+            "--outlets" => args.outlets = value.parse().unwrap_or(args.outlets),
+            "--siblings" => args.siblings = value.parse().unwrap_or(args.siblings),
             other => eprintln!("ignoring unknown option {other}"),
         }
         i += 2;
@@ -143,6 +149,21 @@ fn segment_source(i: usize, rng: &mut ChaCha8Rng) -> String {
         rng.gen_range(10..SIZE.1 - 50),
     );
     format!("{base},{caption},format=yuv420p")
+}
+
+/// The lavfi source of outlet `k`'s intro: the same animated card opens every video the
+/// outlet releases (a seeded life pattern under the outlet's name), as branded intros do.
+fn intro_source(k: usize) -> String {
+    let (w, h) = SIZE;
+    format!(
+        "life=size={}x{}:rate={FPS}:seed={}:ratio=0.3:mold=4:life_color=#{:06x},scale={w}:{h}:flags=neighbor,\
+         drawtext=fontfile={FONT}:text='Outlet {k} presents':fontsize=56:fontcolor=white:\
+         x=(w-text_w)/2:y=(h-text_h)/2:box=1:boxcolor=black@0.6,format=yuv420p",
+        w / 4,
+        h / 4,
+        9000 + k,
+        0x40A0E0 + 0x101010 * (k as u32 % 8),
+    )
 }
 
 fn render_segment(path: &Path, source: &str) {
@@ -271,6 +292,9 @@ fn hash(path: &Path) -> Vec<VpdqFeature> {
 }
 
 fn median(values: &mut [f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
@@ -296,6 +320,15 @@ fn main() {
         let source = segment_source(i, &mut rng);
         if !path.exists() {
             render_segment(path, &source);
+        }
+    }
+    // Outlet intros: the shared opening of template siblings (step 6b).
+    let intro_paths: Vec<PathBuf> = (0..args.outlets)
+        .map(|k| segments_dir.join(format!("intro{k:02}.mp4")))
+        .collect();
+    for (k, path) in intro_paths.iter().enumerate() {
+        if !path.exists() {
+            render_segment(path, &intro_source(k));
         }
     }
     eprintln!("segments ready ({:.0} s)", started.elapsed().as_secs_f64());
@@ -355,6 +388,7 @@ fn main() {
         .cloned()
         .chain(queries.iter().map(|q| q.2.clone()))
         .chain(segment_paths.iter().cloned())
+        .chain(intro_paths.iter().cloned())
         .collect();
     for path in &all {
         let t = Instant::now();
@@ -460,6 +494,76 @@ fn main() {
     let allowed = (negative_pairs as f64 * 1e-6).floor() as usize;
     let highest_min = negative_scores.iter().map(|p| p.0).fold(0.0, f64::max);
     let highest_max = negative_scores.iter().map(|p| p.1).fold(0.0, f64::max);
+
+    // 6a. The margin behind those pairs: every frame of every segment against every frame of
+    //     every other segment (the compositions only recombine these frame pairs, so this is
+    //     the independent evidence; the composed pair count overstates it).
+    let mut closest: Vec<u32> = Vec::new();
+    for a in 0..args.pool {
+        for b in a + 1..args.pool {
+            let mut best = u32::MAX;
+            for x in segment_features[a]
+                .iter()
+                .filter(|f| f.quality >= config.quality_threshold)
+            {
+                for y in segment_features[b]
+                    .iter()
+                    .filter(|f| f.quality >= config.quality_threshold)
+                {
+                    best = best.min(x.hash.distance(&y.hash));
+                }
+            }
+            if best != u32::MAX {
+                closest.push(best);
+            }
+        }
+    }
+    closest.sort_unstable();
+    let segment_pairs = closest.len();
+    let closest_five: Vec<String> = closest.iter().take(5).map(u32::to_string).collect();
+
+    // 6b. Template siblings: videos of one outlet that open with its intro and share no other
+    //     segment. Different releases, so a false positive for "same video"; the rule must not
+    //     call them copies of each other.
+    let intro_features: Vec<Vec<VpdqFeature>> =
+        intro_paths.iter().map(|p| ours[p].0.clone()).collect();
+    let mut siblings: Vec<(usize, BTreeSet<usize>, Vec<VpdqFeature>)> = Vec::new();
+    for (k, intro) in intro_features.iter().enumerate() {
+        for _ in 0..args.siblings {
+            let mut chosen: Vec<usize> = (0..args.pool).collect();
+            chosen.shuffle(&mut rng);
+            chosen.truncate(SEGMENTS_PER_VIDEO - 1);
+            let mut features = intro.clone();
+            for &c in &chosen {
+                features.extend(segment_features[c].iter().copied());
+            }
+            siblings.push((k, chosen.into_iter().collect(), features));
+        }
+    }
+    let mut sibling_index = VideoIndex::new(config);
+    for (id, (_, _, features)) in siblings.iter().enumerate() {
+        sibling_index.insert(id as u64, features);
+    }
+    let (mut sibling_pairs, mut sibling_domain, mut sibling_calibrated) = (0usize, 0usize, 0usize);
+    let mut sibling_percents: Vec<f64> = Vec::new();
+    for (i, (k, set, features)) in siblings.iter().enumerate() {
+        let found: HashMap<u64, (f64, f64)> = sibling_index
+            .compare_all(features)
+            .into_iter()
+            .map(|m| (m.video_id, (m.query_percent(), m.compared_percent())))
+            .collect();
+        for (j, (other_k, other_set, _)) in siblings.iter().enumerate() {
+            if i == j || k != other_k || !set.is_disjoint(other_set) {
+                continue;
+            }
+            sibling_pairs += 1;
+            let (q, c) = found.get(&(j as u64)).copied().unwrap_or((0.0, 0.0));
+            sibling_domain += usize::from(q >= 80.0 && c >= 80.0);
+            sibling_calibrated += usize::from(q.min(c) > highest_min);
+            sibling_percents.push(q.min(c));
+        }
+    }
+    let sibling_median = median(&mut sibling_percents);
 
     // 7. Recall per transform, through the index holding the references.
     let mut bank = VideoIndex::new(config);
@@ -612,6 +716,34 @@ fn main() {
          1e-6 FP/pair budget would allow {allowed}): min(query %, compared %) > {highest_min:.2}; \
          max(query %, compared %) > {highest_max:.2}\n\n",
             negative_pairs as f64,
+        ),
+    );
+    w(
+        &mut report,
+        format!(
+            "independent evidence behind those pairs: {} segment pairs (every frame of one \
+             segment against every frame of the other); closest frames of two different \
+             segments at distance {} (a match needs <= {})\n\n",
+            segment_pairs,
+            closest_five.join(", "),
+            config.distance_threshold,
+        ),
+    );
+    w(
+        &mut report,
+        format!(
+            "template siblings ({} outlets x {} videos, each opening with its outlet's {} s \
+             intro, then {} segments shared with no sibling it is paired with): {} pairs; \
+             80% / 80% (DOMAIN) calls {} of them the same video, the calibrated min % > \
+             {highest_min:.2} rule {} (median min(query %, compared %) {:.0})\n\n",
+            args.outlets,
+            args.siblings,
+            SEGMENT_SECONDS,
+            SEGMENTS_PER_VIDEO - 1,
+            sibling_pairs,
+            sibling_domain,
+            sibling_calibrated,
+            sibling_median,
         ),
     );
     w(&mut report, format!(
