@@ -150,8 +150,11 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("variants-speed") {
         return variants_speed(&args[2..]);
     }
+    if args.get(1).map(String::as_str) == Some("low-negatives") {
+        return low_negatives(&args[2], args[3].parse().expect("max BER"));
+    }
     let Some(manifest) = args.get(2).filter(|_| args[1] == "eval") else {
-        eprintln!("usage: takedown-audio-bench eval MANIFEST | speed FILE...");
+        eprintln!("usage: takedown-audio-bench eval MANIFEST | speed FILE... | variants-speed FILE... | low-negatives MANIFEST MAX_BER");
         std::process::exit(2);
     };
     let started = Instant::now();
@@ -519,6 +522,84 @@ fn main() {
         total
     );
     eprintln!("eval done ({:.0} s)", started.elapsed().as_secs_f64());
+}
+
+/// Diagnostic: every plain takedown negative pair (same windows and rule as `eval`) at or below
+/// `max_ber`, as `ber distractor window_start_s banked offset overlap silent_pairs` lines.
+fn low_negatives(manifest: &str, max_ber: f64) {
+    let options = AudioOptions::default();
+    let window = WINDOW_SECONDS * SAMPLE_RATE as usize;
+    let entries: Vec<(String, u64, String)> = std::fs::read_to_string(manifest)
+        .expect("manifest")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].to_string(), f[1].parse().expect("id"), f[4].to_string())
+        })
+        .filter(|e| e.0 == "original" || e.0 == "distractor")
+        .collect();
+    let prints: Vec<Vec<Vec<u32>>> = entries
+        .par_iter()
+        .map(|(role, _, path)| {
+            let audio = decode_audio(&std::fs::read(path).expect("read"), &options).expect("decode");
+            if role == "distractor" {
+                audio
+                    .samples
+                    .chunks_exact(window)
+                    .map(|c| fingerprint(c).into_sub_fingerprints())
+                    .collect()
+            } else {
+                vec![fingerprint(&audio.samples).into_sub_fingerprints()]
+            }
+        })
+        .collect();
+    let items: Vec<(u64, &[u32])> = entries
+        .iter()
+        .zip(&prints)
+        .filter(|(e, _)| e.0 == "original")
+        .map(|(e, p)| (e.1, p[0].as_slice()))
+        .collect();
+    let silence = takedown_signals::audio::silence_sub_fingerprint();
+    let mut lines: Vec<(f64, String)> = entries
+        .par_iter()
+        .zip(&prints)
+        .filter(|(e, _)| e.0 == "distractor")
+        .flat_map_iter(|(e, p)| {
+            let mut out = Vec::new();
+            for (k, w) in p.iter().enumerate() {
+                for &(id, fp) in &items {
+                    if best_ber(w, fp) <= max_ber {
+                        let m = brute_force_search(&[(id, fp)], w, &config(1.0), Candidates::All)
+                            .remove(0);
+                        let start = (-m.offset).max(0) as usize;
+                        let silent = (start..start + m.overlap)
+                            .filter(|&i| {
+                                let j = (i as i64 + m.offset) as usize;
+                                w[i] == silence || fp[j] == silence
+                            })
+                            .count();
+                        out.push((
+                            m.ber(),
+                            format!(
+                                "{:.4}\t{}\t{}\t{id}\t{}\t{}\t{silent}",
+                                m.ber(),
+                                e.1,
+                                k * WINDOW_SECONDS,
+                                m.offset,
+                                m.overlap
+                            ),
+                        ));
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    lines.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    for (_, l) in lines {
+        println!("{l}");
+    }
 }
 
 /// Time of each `StretchSet::speed_and_tempo` variant's fingerprint (median of 3, one core).
