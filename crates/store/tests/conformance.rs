@@ -1,22 +1,23 @@
 //! One conformance suite, run against both backends.
 //!
-//! Every case is an `async fn(&TestDb)` written once; the `conformance!` macro at the bottom
-//! turns each into `sqlite::<case>` (a fresh file in a temporary directory) and
-//! `postgres::<case>` (a fresh database created on the server named by
-//! `TAKEDOWN_TEST_POSTGRES_URL`, dropped afterwards, so cases run in parallel). Without that
-//! variable the PostgreSQL cases print `skipped: TAKEDOWN_TEST_POSTGRES_URL is not set` and
-//! pass.
+//! Every case is an `async fn(&TestDb)` written once; the `conformance!` macro of
+//! `testdb/mod.rs`, invoked at the bottom, turns each into `sqlite::<case>` (a fresh file in a
+//! temporary directory) and `postgres::<case>` (a fresh database created on the server named
+//! by `TAKEDOWN_TEST_POSTGRES_URL`, dropped afterwards, so cases run in parallel). Without
+//! that variable the PostgreSQL cases print `skipped: TAKEDOWN_TEST_POSTGRES_URL is not set`
+//! and pass.
+
+mod testdb;
 
 use std::io::BufRead;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use sqlx::Connection;
 use takedown_model::{
-    Actor, BankId, BankName, Clock, Confidence, ContentId, Labels, ManualClock, NewSignal, OrgId,
-    Role, Severity, SignalType, SystemClock, Tier, Timestamp, Tlp,
+    Actor, BankId, BankName, Confidence, ContentId, Labels, NewSignal, OrgId, Role, Severity,
+    SignalType, SystemClock, Tier, Timestamp, Tlp,
 };
 use takedown_store::{
     active_signals, bank_is_visible_to, export_content, generate_token_secret, hash_token_secret,
@@ -25,167 +26,15 @@ use takedown_store::{
     NewUser, RowError, SignalChange, Store, StoreError,
 };
 
-const POSTGRES_URL_VARIABLE: &str = "TAKEDOWN_TEST_POSTGRES_URL";
+use testdb::{conformance, TestDb};
 
 // -------------------------------------------------------------------------------------------
-// Test databases
+// Test databases (`testdb/mod.rs`)
 
-/// A fresh, empty database for one case, and the clock its stores use.
-struct TestDb {
-    backend: Backend,
-    /// What `takedown_store::open` takes.
-    url: String,
-    clock: Arc<ManualClock>,
-    /// PostgreSQL: the server's maintenance URL and the database to drop afterwards.
-    postgres: Option<(String, String)>,
-    _directory: Option<tempfile::TempDir>,
-}
-
+/// Where every case's clock starts.
 fn start_time() -> Timestamp {
     // 2019-11-21, Europol's Telegram action day, with sub-second digits.
     chrono::DateTime::from_timestamp(1_574_330_400, 123_456_000).expect("valid time")
-}
-
-impl TestDb {
-    async fn sqlite() -> TestDb {
-        let directory = tempfile::tempdir().expect("temporary directory");
-        // A nested path: opening must create the parent directories.
-        let path = directory.path().join("nested").join("takedown.db");
-        TestDb {
-            backend: Backend::Sqlite,
-            url: path.to_string_lossy().into_owned(),
-            clock: Arc::new(ManualClock::new(start_time())),
-            postgres: None,
-            _directory: Some(directory),
-        }
-    }
-
-    async fn postgres() -> Option<TestDb> {
-        let server = std::env::var(POSTGRES_URL_VARIABLE).ok()?;
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "takedown_test_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            rand::random::<u32>()
-        );
-        let mut admin = sqlx::PgConnection::connect(&server)
-            .await
-            .expect("connect to the PostgreSQL test server");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut admin)
-            .await
-            .expect("create a test database");
-        admin.close().await.ok();
-        Some(TestDb {
-            backend: Backend::Postgres,
-            url: with_database(&server, &name),
-            clock: Arc::new(ManualClock::new(start_time())),
-            postgres: Some((server, name)),
-            _directory: None,
-        })
-    }
-
-    async fn open(&self) -> Arc<dyn Store> {
-        let clock: Arc<dyn Clock> = self.clock.clone();
-        let store = takedown_store::open(&self.url, clock)
-            .await
-            .expect("open store");
-        assert_eq!(store.backend(), self.backend);
-        store
-    }
-
-    fn now(&self) -> Timestamp {
-        self.clock.now()
-    }
-
-    /// Runs SQL directly, bypassing the store (to tamper with it).
-    async fn execute(&self, sql: &str) {
-        let sql = sqlx::AssertSqlSafe(sql.to_string());
-        match self.backend {
-            Backend::Sqlite => {
-                let mut connection =
-                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", self.url))
-                        .await
-                        .expect("connect");
-                sqlx::raw_sql(sql)
-                    .execute(&mut connection)
-                    .await
-                    .expect("raw SQL");
-                connection.close().await.ok();
-            }
-            Backend::Postgres => {
-                let mut connection = sqlx::PgConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
-                sqlx::raw_sql(sql)
-                    .execute(&mut connection)
-                    .await
-                    .expect("raw SQL");
-                connection.close().await.ok();
-            }
-        }
-    }
-
-    /// Drops the triggers that refuse edits of the audit log, as an attacker with database
-    /// access could.
-    async fn drop_audit_triggers(&self) {
-        match self.backend {
-            Backend::Sqlite => {
-                self.execute("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete")
-                    .await
-            }
-            Backend::Postgres => {
-                self.execute("DROP TRIGGER audit_log_append_only ON audit_log")
-                    .await
-            }
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        // Runs even when the case panicked, so failed runs do not leave databases behind.
-        let Some((server, name)) = self.postgres.take() else {
-            return;
-        };
-        let dropper = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
-                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut admin)
-                        .await
-                    {
-                        eprintln!("could not drop test database {name}: {error}");
-                    }
-                    admin.close().await.ok();
-                }
-            });
-        });
-        dropper.join().ok();
-    }
-}
-
-/// `server` with its database name replaced by `database`.
-fn with_database(server: &str, database: &str) -> String {
-    let (base, query) = match server.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (server, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let root = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{root}/{database}?{query}"),
-        None => format!("{root}/{database}"),
-    }
 }
 
 // -------------------------------------------------------------------------------------------
@@ -1843,33 +1692,6 @@ async fn video_audio_and_text_signals_of_any_length_round_trip(db: &TestDb) {
     let changes = all_changes(&store, 0, start_time()).await;
     assert_eq!(changes.len(), 3);
     audit_count(&store).await;
-}
-
-macro_rules! conformance {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let db = super::TestDb::sqlite().await;
-                    super::$case(&db).await;
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = super::TestDb::postgres().await else {
-                        println!("skipped: {} is not set", super::POSTGRES_URL_VARIABLE);
-                        return;
-                    };
-                    super::$case(&db).await;
-                }
-            )*
-        }
-    };
 }
 
 conformance!(

@@ -1,132 +1,27 @@
 //! The referral tables' conformance suite, run against both backends like `conformance.rs`:
-//! each case is an `async fn(&TestDb)`, turned by the `conformance!` macro into
-//! `sqlite::<case>` and `postgres::<case>` (the latter on a fresh database on the server named
-//! by `TAKEDOWN_TEST_POSTGRES_URL`, skipped when it is not set).
+//! each case is an `async fn(&TestDb)`, turned by the `conformance!` macro of
+//! `testdb/mod.rs` into `sqlite::<case>` and `postgres::<case>` (the latter on a fresh
+//! database on the server named by `TAKEDOWN_TEST_POSTGRES_URL`, skipped when it is not set).
+
+mod testdb;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use sqlx::Connection;
-use takedown_model::{
-    Actor, BankId, Clock, ContentId, ManualClock, OrgId, SignalType, Tier, Timestamp,
-};
+use takedown_model::{Actor, BankId, ContentId, OrgId, SignalType, Tier, Timestamp};
 use takedown_store::referrals::{
     CaseQuery, CaseSeed, CaseStatus, Channel, CheckOutcome, CheckResult, DecisionKind, Delivery,
     DeliveryReport, FetchKind, Ground, ItemState, MatchRecord, NewDecision, NewObservation,
     NewOutboxMessage, NewProvider, NewReferral, NewReferralItem, NoticeFormat, ObservationQuery,
     OutboxState, ProviderId, ReferralStatus,
 };
-use takedown_store::{AuditVerification, Backend, Store, StoreError};
+use takedown_store::{AuditVerification, Store, StoreError};
+use testdb::{conformance, TestDb};
 
-const POSTGRES_URL_VARIABLE: &str = "TAKEDOWN_TEST_POSTGRES_URL";
-
-struct TestDb {
-    backend: Backend,
-    url: String,
-    clock: Arc<ManualClock>,
-    postgres: Option<(String, String)>,
-    _directory: Option<tempfile::TempDir>,
-}
-
+/// Where every case's clock starts.
 fn start_time() -> Timestamp {
     // 2018-04-25 09:00 UTC, the Amaq action day.
     chrono::DateTime::from_timestamp(1_524_646_800, 250_000_000).expect("valid time")
-}
-
-impl TestDb {
-    async fn sqlite() -> TestDb {
-        let directory = tempfile::tempdir().expect("temporary directory");
-        let path = directory.path().join("takedown.db");
-        TestDb {
-            backend: Backend::Sqlite,
-            url: path.to_string_lossy().into_owned(),
-            clock: Arc::new(ManualClock::new(start_time())),
-            postgres: None,
-            _directory: Some(directory),
-        }
-    }
-
-    async fn postgres() -> Option<TestDb> {
-        let server = std::env::var(POSTGRES_URL_VARIABLE).ok()?;
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "takedown_referrals_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            rand::random::<u32>()
-        );
-        let mut admin = sqlx::PgConnection::connect(&server)
-            .await
-            .expect("connect to the PostgreSQL test server");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut admin)
-            .await
-            .expect("create a test database");
-        admin.close().await.ok();
-        Some(TestDb {
-            backend: Backend::Postgres,
-            url: with_database(&server, &name),
-            clock: Arc::new(ManualClock::new(start_time())),
-            postgres: Some((server, name)),
-            _directory: None,
-        })
-    }
-
-    async fn open(&self) -> Arc<dyn Store> {
-        let clock: Arc<dyn Clock> = self.clock.clone();
-        let store = takedown_store::open(&self.url, clock)
-            .await
-            .expect("open store");
-        assert_eq!(store.backend(), self.backend);
-        store
-    }
-
-    fn now(&self) -> Timestamp {
-        self.clock.now()
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some((server, name)) = self.postgres.take() else {
-            return;
-        };
-        // Drop the database from a separate thread with its own runtime: this runs inside the
-        // test's runtime, which cannot block on itself.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                    )))
-                    .execute(&mut admin)
-                    .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-fn with_database(server: &str, database: &str) -> String {
-    let (base, query) = match server.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (server, None),
-    };
-    let after_scheme = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[after_scheme..].find('/') {
-        Some(slash) => &base[..after_scheme + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{database}?{query}"),
-        None => format!("{base}/{database}"),
-    }
 }
 
 const CLI: Actor = Actor::Cli;
@@ -1136,33 +1031,6 @@ impl MicrosExt for Timestamp {
     fn with_micros(self) -> Self {
         chrono::DateTime::from_timestamp_micros(self.timestamp_micros()).unwrap()
     }
-}
-
-macro_rules! conformance {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let db = super::TestDb::sqlite().await;
-                    super::$case(&db).await;
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = super::TestDb::postgres().await else {
-                        println!("skipped: {} is not set", super::POSTGRES_URL_VARIABLE);
-                        return;
-                    };
-                    super::$case(&db).await;
-                }
-            )*
-        }
-    };
 }
 
 conformance!(

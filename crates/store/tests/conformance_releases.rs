@@ -1,131 +1,34 @@
 //! Conformance of the release-log and operation tables ([`ReleaseStore`]), run against both
 //! backends exactly like `conformance.rs`: every case is an `async fn(&TestDb)` written once;
-//! the `conformance!` macro at the bottom turns each into `sqlite::<case>` (a fresh file in a
-//! temporary directory) and `postgres::<case>` (a fresh database on the server named by
-//! `TAKEDOWN_TEST_POSTGRES_URL`, dropped afterwards). Without that variable the PostgreSQL
-//! cases print `skipped: TAKEDOWN_TEST_POSTGRES_URL is not set` and pass.
+//! the `conformance!` macro of `testdb/mod.rs`, invoked at the bottom, turns each into
+//! `sqlite::<case>` (a fresh file in a temporary directory) and `postgres::<case>` (a fresh
+//! database on the server named by `TAKEDOWN_TEST_POSTGRES_URL`, dropped afterwards). Without
+//! that variable the PostgreSQL cases print `skipped: TAKEDOWN_TEST_POSTGRES_URL is not set`
+//! and pass.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+mod testdb;
+
 use std::sync::Arc;
 
 use chrono::Duration;
-use sqlx::Connection;
-use takedown_model::{Actor, Clock, ManualClock, OrgId, SignalType, Timestamp, TokenId};
+use takedown_model::{Actor, Clock, OrgId, SignalType, Timestamp, TokenId};
 use takedown_store::{
-    AuditQuery, AuditVerification, Backend, ImportOptions, ImportProgress, Infrastructure,
+    AuditQuery, AuditVerification, ImportOptions, ImportProgress, Infrastructure,
     InfrastructureKind, NewOperation, NewRelease, ReleaseFingerprint, ReleaseMedium, ReleaseQuery,
     ReleaseRecord, ReleaseRow, RowError, Store, StoreError,
 };
 
-const POSTGRES_URL_VARIABLE: &str = "TAKEDOWN_TEST_POSTGRES_URL";
+use testdb::{conformance, TestDb};
+
 const CLI: Actor = Actor::Cli;
 
 // -------------------------------------------------------------------------------------------
-// Test databases (as in conformance.rs)
+// Test databases (`testdb/mod.rs`)
 
-struct TestDb {
-    backend: Backend,
-    url: String,
-    clock: Arc<ManualClock>,
-    postgres: Option<(String, String)>,
-    _directory: Option<tempfile::TempDir>,
-}
-
+/// Where every case's clock starts.
 fn start_time() -> Timestamp {
     // 2018-05-03, a week after the April 2018 action, with sub-second digits.
     chrono::DateTime::from_timestamp(1_525_348_800, 654_321_000).expect("valid time")
-}
-
-impl TestDb {
-    async fn sqlite() -> TestDb {
-        let directory = tempfile::tempdir().expect("temporary directory");
-        let path = directory.path().join("takedown.db");
-        TestDb {
-            backend: Backend::Sqlite,
-            url: path.to_string_lossy().into_owned(),
-            clock: Arc::new(ManualClock::new(start_time())),
-            postgres: None,
-            _directory: Some(directory),
-        }
-    }
-
-    async fn postgres() -> Option<TestDb> {
-        let server = std::env::var(POSTGRES_URL_VARIABLE).ok()?;
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "takedown_test_rel_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            rand::random::<u32>()
-        );
-        let mut admin = sqlx::PgConnection::connect(&server)
-            .await
-            .expect("connect to the PostgreSQL test server");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut admin)
-            .await
-            .expect("create a test database");
-        admin.close().await.ok();
-        Some(TestDb {
-            backend: Backend::Postgres,
-            url: with_database(&server, &name),
-            clock: Arc::new(ManualClock::new(start_time())),
-            postgres: Some((server, name)),
-            _directory: None,
-        })
-    }
-
-    async fn open(&self) -> Arc<dyn Store> {
-        let clock: Arc<dyn Clock> = self.clock.clone();
-        let store = takedown_store::open(&self.url, clock)
-            .await
-            .expect("open store");
-        assert_eq!(store.backend(), self.backend);
-        store
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some((server, name)) = self.postgres.take() else {
-            return;
-        };
-        let dropper = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
-                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut admin)
-                        .await
-                    {
-                        eprintln!("could not drop test database {name}: {error}");
-                    }
-                    admin.close().await.ok();
-                }
-            });
-        });
-        dropper.join().ok();
-    }
-}
-
-fn with_database(server: &str, database: &str) -> String {
-    let (base, query) = match server.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (server, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let root = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{root}/{database}?{query}"),
-        None => format!("{root}/{database}"),
-    }
 }
 
 // -------------------------------------------------------------------------------------------
@@ -597,33 +500,6 @@ async fn migrations_reopen_idempotently(db: &TestDb) {
 }
 
 // -------------------------------------------------------------------------------------------
-
-macro_rules! conformance {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let db = super::TestDb::sqlite().await;
-                    super::$case(&db).await;
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = super::TestDb::postgres().await else {
-                        println!("skipped: {} is not set", super::POSTGRES_URL_VARIABLE);
-                        return;
-                    };
-                    super::$case(&db).await;
-                }
-            )*
-        }
-    };
-}
 
 conformance!(
     import_then_reimport_changes_nothing,
