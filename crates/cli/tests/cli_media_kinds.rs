@@ -3,12 +3,14 @@
 //! rows finds edited copies, and bad input gets a clear error.
 //!
 //! Fixtures are generated: videos with ffmpeg's `lavfi` sources (installed by `.ci/run`; these
-//! tests fail with that message without it), audio as seeded chords written to WAV here, text
-//! from a seeded word list.
+//! tests fail with that message without it), audio as seeded chords and text from a seeded
+//! word list (`takedown_corpus`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use takedown_corpus::sound::{bulletin as chords, SAMPLE_RATE};
+use takedown_corpus::statement;
 use takedown_testmedia::{ffmpeg, pattern, sped_up, video_with_sound};
 
 fn takedown(args: &[&str]) -> Output {
@@ -47,105 +49,10 @@ fn original_video(dir: &Path) -> PathBuf {
     )
 }
 
-/// Deterministic pseudo-random numbers (SplitMix64), so fixtures are the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-const RATE: u32 = 11_025;
-
-/// Seconds of seeded chords (three tones every 0.4 s) with a little noise, mono samples.
-fn chords(seconds: f64, seed: u64) -> Vec<i16> {
-    let mut rng = Rng(seed);
-    let total = (seconds * f64::from(RATE)) as usize;
-    let step = (0.4 * f64::from(RATE)) as usize;
-    let mut samples = Vec::with_capacity(total);
-    let mut tones = [0.0; 3];
-    for i in 0..total {
-        if i % step == 0 {
-            for tone in &mut tones {
-                *tone = 110.0 * 2f64.powf(rng.unit() * 4.0);
-            }
-        }
-        let t = i as f64 / f64::from(RATE);
-        let value: f64 = tones
-            .iter()
-            .map(|f| (2.0 * std::f64::consts::PI * f * t).sin())
-            .sum::<f64>()
-            / 3.0
-            * 0.6
-            + (rng.unit() - 0.5) * 0.02;
-        samples.push((value * 32_000.0) as i16);
-    }
-    samples
-}
+const RATE: u32 = SAMPLE_RATE;
 
 fn wav(samples: &[i16]) -> Vec<u8> {
-    let data = (samples.len() * 2) as u32;
-    let mut out = Vec::with_capacity(44 + data as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    out.extend_from_slice(&1u16.to_le_bytes()); // mono
-    out.extend_from_slice(&RATE.to_le_bytes());
-    out.extend_from_slice(&(RATE * 2).to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data.to_le_bytes());
-    for sample in samples {
-        out.extend_from_slice(&sample.to_le_bytes());
-    }
-    out
-}
-
-/// A seeded statement of `words` words (placeholder vocabulary, Latin and Arabic).
-fn statement(words: usize, seed: u64) -> String {
-    const VOCABULARY: &[&str] = &[
-        "office",
-        "statement",
-        "region",
-        "release",
-        "brothers",
-        "city",
-        "morning",
-        "convoy",
-        "bridge",
-        "northern",
-        "announces",
-        "media",
-        "wilayah",
-        "بيان",
-        "المكتب",
-        "الإعلامي",
-        "ولاية",
-        "صباح",
-        "اليوم",
-        "القافلة",
-        "الجسر",
-        "الشمالية",
-        "مدينة",
-        "إصدار",
-    ];
-    let mut rng = Rng(seed);
-    (0..words)
-        .map(|_| VOCABULARY[(rng.next() % VOCABULARY.len() as u64) as usize])
-        .collect::<Vec<_>>()
-        .join(" ")
+    takedown_corpus::sound::wav(samples, RATE)
 }
 
 #[test]

@@ -12,7 +12,8 @@
 //! integer geometry (no `sin`, `exp` or `pow` from the platform's maths library), so the same
 //! seed yields the same bytes on every machine. [`Transform`] reproduces the edits copies go
 //! through (re-encoding, scaling, crops, borders, logos, rotations, colour changes) and
-//! [`encode`] writes JPEG, PNG or lossless WebP with the `image` crate.
+//! [`encode`] writes JPEG, PNG or lossless WebP with the `image` crate. [`sound`] makes seeded
+//! audio "bulletins" and [`statement`] placeholder statements, for the other media kinds.
 //!
 //! ```
 //! use takedown_corpus::{Corpus, Style, Transform};
@@ -27,6 +28,8 @@ mod encode;
 mod font;
 mod noise;
 mod script;
+pub mod sound;
+mod statement;
 mod styles;
 mod transform;
 mod words;
@@ -34,6 +37,7 @@ mod words;
 use std::path::{Path, PathBuf};
 
 pub use encode::{decode, encode, DecodeError, Format};
+pub use statement::statement;
 pub use styles::{generate, template_sibling, Style};
 pub use takedown_signals::{Channels, Image};
 pub use transform::{BorderKind, Transform};

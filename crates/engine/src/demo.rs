@@ -1,10 +1,12 @@
 //! Demo data: two organisations with well-known tokens, banks of generated images labelled with
-//! the outlets of the April 2018 story, and query images (transformed copies) on disk to try
+//! the outlets of the April 2018 story, radio bulletins (generated chords) in AL_BAYAN and
+//! statements (placeholder words) in AMAQ, and query files (edited copies) on disk to try
 //! lookups with. Everything is generated from a fixed seed; nothing is real propaganda.
 
 use std::path::{Path, PathBuf};
 
-use takedown_corpus::{encode, generate, Format, Style, Transform};
+use takedown_corpus::sound::{bulletin, wav, SAMPLE_RATE};
+use takedown_corpus::{encode, generate, statement, Format, Style, Transform};
 use takedown_model::{Confidence, Labels, Role, Severity, Tier, Tlp};
 
 use crate::{Caller, ContentMeta, Engine, EngineError, EngineResult, NewBankRequest};
@@ -30,7 +32,8 @@ pub struct DemoSummary {
     pub created: bool,
     /// Banks and their item counts.
     pub banks: Vec<(String, u64)>,
-    /// Query images written to disk: (path, what it is).
+    /// Query files written to disk (images, a bulletin excerpt, a quoted statement): (path,
+    /// what it is).
     pub query_images: Vec<(PathBuf, String)>,
 }
 
@@ -42,8 +45,15 @@ const OUTLETS: [(&str, &str, Style); 4] = [
     ("nashir", "NASHIR", Style::Poster),
 ];
 
-/// Items per outlet bank.
+/// Images per outlet bank.
 const ITEMS_PER_BANK: u64 = 6;
+
+/// Radio bulletins in AL_BAYAN (the outlet was a radio station) and statements in AMAQ (its
+/// claims), two of each, a minute long and about 150 words.
+const BULLETINS: u64 = 2;
+const BULLETIN_SECONDS: f64 = 60.0;
+const STATEMENTS: u64 = 2;
+const STATEMENT_WORDS: usize = 150;
 
 /// Loads the demo data unless it is already there, and writes query images to `images_dir`.
 pub async fn load_demo(engine: &Engine, images_dir: &Path) -> EngineResult<DemoSummary> {
@@ -137,6 +147,43 @@ async fn create_demo(engine: &Engine, admin: &Caller) -> EngineResult<()> {
                 )
                 .await?;
         }
+        let extra: Vec<(Vec<u8>, String)> = match *bank {
+            "AL_BAYAN" => (0..BULLETINS)
+                .map(|n| {
+                    let samples = bulletin(BULLETIN_SECONDS, item_seed(outlet_index, 100 + n));
+                    (
+                        wav(&samples, SAMPLE_RATE),
+                        format!("generated radio bulletin {n}"),
+                    )
+                })
+                .collect(),
+            "AMAQ" => (0..STATEMENTS)
+                .map(|n| {
+                    let text = statement(STATEMENT_WORDS, item_seed(outlet_index, 200 + n));
+                    (text.into_bytes(), format!("generated statement {n}"))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (bytes, note) in extra {
+            let labels = Labels {
+                entity: Some(entity.to_string()),
+                tier: Some(Tier::OfficialPropaganda),
+                severity: Some(Severity::new(3).map_err(invalid)?),
+                confidence: Some(Confidence::new(2).map_err(invalid)?),
+                behaviours: vec!["claim-of-responsibility".to_string()],
+                tlp: Tlp::Amber,
+            };
+            let meta = ContentMeta {
+                labels,
+                note,
+                source: "takedown demo".into(),
+                ..ContentMeta::default()
+            };
+            engine
+                .add_content_from_bytes(admin, bank, bytes, meta)
+                .await?;
+        }
     }
     Ok(())
 }
@@ -150,7 +197,8 @@ fn invalid(error: takedown_model::LabelError) -> EngineError {
 }
 
 /// Writes copies of banked items as an uploader would post them (re-encoded, with a logo,
-/// mirrored) and one unrelated image, for trying lookups.
+/// mirrored; a bulletin excerpt; a quoted statement) and one unrelated image, for trying
+/// lookups.
 fn write_query_images(directory: &Path) -> EngineResult<Vec<(PathBuf, String)>> {
     std::fs::create_dir_all(directory).map_err(|error| {
         EngineError::Internal(format!("cannot create {}: {error}", directory.display()))
@@ -186,6 +234,27 @@ fn write_query_images(directory: &Path) -> EngineResult<Vec<(PathBuf, String)>> 
         write(&path, &encode(&copy, Format::Jpeg { quality: 90 }))?;
         written.push((path, what.to_string()));
     }
+    // A 10-second excerpt of AL_BAYAN's first bulletin, and AMAQ's first statement quoted in
+    // a longer post.
+    let al_bayan = OUTLETS.iter().position(|o| o.1 == "AL_BAYAN").unwrap_or(1);
+    let samples = bulletin(BULLETIN_SECONDS, item_seed(al_bayan, 100));
+    let rate = SAMPLE_RATE as usize;
+    let excerpt = &samples[20 * rate..30 * rate];
+    let path = directory.join("al_bayan-bulletin-0-excerpt.wav");
+    write(&path, &wav(excerpt, SAMPLE_RATE))?;
+    written.push((
+        path,
+        "10 s excerpt of AL_BAYAN bulletin 0 (audio)".to_string(),
+    ));
+    let amaq = OUTLETS.iter().position(|o| o.1 == "AMAQ").unwrap_or(0);
+    let text = statement(STATEMENT_WORDS, item_seed(amaq, 200));
+    let post = format!("Forwarded from a channel:\n\n{text}\n\nShare before it is deleted.");
+    let path = directory.join("amaq-statement-0-quoted.txt");
+    write(&path, post.as_bytes())?;
+    written.push((
+        path,
+        "AMAQ statement 0 quoted in a longer post (text)".to_string(),
+    ));
     let (width, height) = Style::Distractor.default_size();
     let unrelated = generate(Style::Distractor, 7, width, height);
     let path = directory.join("unrelated.jpg");

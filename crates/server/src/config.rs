@@ -26,10 +26,10 @@
 //! compared_percent = 80      # of the banked video's frames found in the upload
 //!
 //! [matching.audio]           # bit-error rate of the best alignment (unrelated audio ~0.5)
-//! max_ber = 0.30             # calibrated, see docs/benchmarks.md (Audio)
+//! max_ber = 0.132            # calibrated to 1e-6 FP/pair, see docs/benchmarks.md (Audio)
 //! min_overlap_seconds = 5
 //! stretched = true           # also undo speed +-1.5/3% and tempo +-2.5/5% on uploads
-//! stretched_max_ber = 0.26   # every variant's threshold while stretched matching is on
+//! stretched_max_ber = 0.112  # each stretched variant's threshold (calibrated jointly)
 //!
 //! [matching.text]
 //! threshold = 0.5            # containment
