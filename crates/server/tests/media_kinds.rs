@@ -3,7 +3,7 @@
 //! problem.
 //!
 //! Fixtures are generated with ffmpeg's `lavfi` sources (installed by `.ci/run`; these tests
-//! fail with that message without it) and a fixed word list.
+//! fail with that message without it) and a seeded word list (`takedown_corpus::statement`).
 
 mod common;
 
@@ -11,6 +11,7 @@ use std::path::Path;
 
 use common::{file_form, send, Backend, Harness};
 use serde_json::json;
+use takedown_corpus::statement;
 use takedown_testmedia::{chords, ffmpeg_bytes as ffmpeg, pattern, sped_up, video_with_sound};
 
 struct Fixtures {
@@ -73,38 +74,6 @@ fn fixtures(dir: &Path) -> Fixtures {
         audio,
         audio_excerpt,
     }
-}
-
-/// A statement of `words` words picked by a fixed stride from a placeholder vocabulary.
-fn statement(words: usize, stride: usize) -> String {
-    const VOCABULARY: &[&str] = &[
-        "office",
-        "statement",
-        "region",
-        "release",
-        "city",
-        "morning",
-        "convoy",
-        "bridge",
-        "northern",
-        "announces",
-        "media",
-        "بيان",
-        "المكتب",
-        "الإعلامي",
-        "ولاية",
-        "صباح",
-        "اليوم",
-        "القافلة",
-        "الجسر",
-        "مدينة",
-        "إصدار",
-        "river",
-    ];
-    (0..words)
-        .map(|i| VOCABULARY[(i * stride + i * i) % VOCABULARY.len()])
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 async fn upload(h: &Harness, token: &str, name: &str, bytes: Vec<u8>) -> serde_json::Value {
