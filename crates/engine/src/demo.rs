@@ -147,6 +147,10 @@ async fn create_demo(engine: &Engine, admin: &Caller) -> EngineResult<()> {
                 )
                 .await?;
         }
+    }
+    // Bulletins and statements after every image, so the images keep the ids the README
+    // shows.
+    for (outlet_index, (entity, bank, _)) in OUTLETS.iter().enumerate() {
         let extra: Vec<(Vec<u8>, String)> = match *bank {
             "AL_BAYAN" => (0..BULLETINS)
                 .map(|n| {

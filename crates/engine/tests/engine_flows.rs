@@ -412,5 +412,18 @@ async fn demo_data_loads_once_and_its_query_images_match() {
             "{what}: {:?}",
             report.hits
         );
+        // The bulletin excerpt and the quoted statement match by their own signals.
+        for (kind, signal) in [
+            ("(audio)", takedown_model::SignalType::Audio),
+            ("(text)", takedown_model::SignalType::TextMinhash),
+        ] {
+            if what.contains(kind) {
+                assert!(
+                    report.hits.iter().any(|hit| hit.signal_type == signal),
+                    "{what}: {:?}",
+                    report.hits
+                );
+            }
+        }
     }
 }
