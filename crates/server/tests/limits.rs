@@ -115,12 +115,21 @@ async fn oversized_upload_is_refused_before_reading(backend: Backend) {
         reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(chunks))
             .file_name("stream.png"),
     );
-    let (status, body) = send(
-        h.post("/api/v1/lookup/upload", Some(&h.tokens.matcher_a))
-            .multipart(form),
-    )
-    .await;
-    assert_eq!(status, 413, "{body}");
+    let sent = h
+        .post("/api/v1/lookup/upload", Some(&h.tokens.matcher_a))
+        .multipart(form)
+        .send()
+        .await;
+    match sent {
+        Ok(response) => assert_eq!(response.status().as_u16(), 413, "{response:?}"),
+        // The server may answer 413 and close while the client is still writing chunks; the
+        // client then fails writing the body, which shows just as well that the server
+        // stopped reading it (the race made this test fail about one run in ten).
+        Err(error) => assert!(
+            format!("{error:?}").contains("BodyWrite"),
+            "the server neither refused nor cut off the body: {error:?}"
+        ),
+    }
     h.finish().await;
 }
 
