@@ -30,7 +30,9 @@ pub enum MatchDetail {
         /// Where in the banked recording the query starts, in seconds (negative when the
         /// query starts earlier).
         offset_seconds: f64,
-        /// Seconds of audio compared.
+        /// Length of the aligned run of sub-fingerprints, in seconds (one per 0.124 s). Each
+        /// sub-fingerprint also reads about 2.2 s of audio ahead of its start, so a 10 s
+        /// excerpt compares as about 7.3 s.
         overlap_seconds: f64,
         /// The change undone on the query before it matched ([`Stretch::None`]: as it was).
         /// `Stretch::Speed(1.03)` means the copy plays 3% faster than the banked recording.

@@ -65,7 +65,8 @@ pub struct MatchDetailJson {
     /// Audio: where the query starts in the banked recording, in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset_seconds: Option<f64>,
-    /// Audio: seconds compared.
+    /// Audio: length of the aligned run of sub-fingerprints in seconds (a 10 s excerpt gives
+    /// about 7.3: each sub-fingerprint also reads about 2.2 s of audio past its start).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overlap_seconds: Option<f64>,
     /// Audio: the speed or tempo change undone on the upload before it matched
