@@ -64,7 +64,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdout, Command};
 use std::time::Duration;
-use takedown_signals::vpdq::{self, FrameSampler, VpdqFeature};
+use takedown_signals::vpdq::{self, FrameSampler, VideoVariant, VpdqFeature};
 
 /// Container formats (ffmpeg demuxer names) opened by default. Anything else, notably
 /// playlists (`hls`, `concat`) and image sequences, is refused before a byte is decoded.
@@ -256,6 +256,10 @@ pub struct VpdqOptions {
     /// Downsample frames to this size before hashing (Meta's `-d`/`downsample_width` and
     /// height; its `*-128x128.txt` sample hashes use 128x128). `None`: full size.
     pub downsample: Option<(u32, u32)>,
+    /// Also hash each frame's query-side variants ([`VideoVariant`]: mirrored back, dark bars
+    /// cut away) into [`VideoHashes::variants`]. For matching an upload, never for banking:
+    /// the plain features stay exactly Meta's either way. Default off.
+    pub variants: bool,
 }
 
 impl Default for VpdqOptions {
@@ -263,6 +267,7 @@ impl Default for VpdqOptions {
         VpdqOptions {
             seconds_per_hash: vpdq::DEFAULT_SECONDS_PER_HASH,
             downsample: None,
+            variants: false,
         }
     }
 }
@@ -281,6 +286,11 @@ pub struct VideoHashes {
     /// Decoder complaints that did not stop decoding (the last few lines of ffmpeg's
     /// error output).
     pub warnings: Vec<String>,
+    /// With [`VpdqOptions::variants`]: the features of the video with each change undone,
+    /// frame for frame beside `features`. [`VideoVariant::BarsRemoved`] is listed only when
+    /// some frame had bars (the others keep their plain hash, so percentages still count
+    /// every frame).
+    pub variants: Vec<(VideoVariant, Vec<VpdqFeature>)>,
 }
 
 /// Why a video could not be decoded or hashed.
@@ -961,22 +971,16 @@ pub fn hash_vpdq(
             }
             frames
         });
-        let mut features = Vec::new();
+        let mut hashed = HashedFrames::default();
         let mut failure = None;
         for frame in receiver {
-            match frame {
-                Ok(frame) => match vpdq::hash_rgb_frame(&frame.rgb, frame.width, frame.height) {
-                    Ok(pdq) => features.push(VpdqFeature {
-                        frame_number: frame.number,
-                        hash: pdq.hash,
-                        quality: pdq.quality,
-                        timestamp: sampler.timestamp(frame.number),
-                    }),
-                    Err(e) => {
-                        failure = Some(VideoError::from(e));
-                        break;
-                    }
-                },
+            let timestamp = |number| sampler.timestamp(number);
+            match frame.and_then(|frame| {
+                hashed
+                    .push(&frame, vpdq_options.variants, timestamp)
+                    .map_err(VideoError::from)
+            }) {
+                Ok(()) => {}
                 Err(e) => {
                     failure = Some(e);
                     break;
@@ -984,19 +988,78 @@ pub fn hash_vpdq(
             }
         }
         let reader = reader.join();
-        (failure.map_or(Ok(features), Err), reader)
+        (failure.map_or(Ok(hashed), Err), reader)
     });
-    let features = features?;
+    let mut hashed = features?;
     let frames = reader.map_err(|_| VideoError::ToolFailed {
         program: "ffmpeg".to_string(),
         detail: "frame reader thread panicked".to_string(),
     })?;
+    let variants = hashed.variants();
     Ok(VideoHashes {
         info,
-        features,
+        features: hashed.plain,
         truncated: frames.truncated(),
         warnings: frames.warnings().to_vec(),
+        variants,
     })
+}
+
+/// Features collected as frames arrive: the plain ones and, when asked, each variant's.
+#[derive(Default)]
+struct HashedFrames {
+    plain: Vec<VpdqFeature>,
+    mirrored: Vec<VpdqFeature>,
+    bars_removed: Vec<VpdqFeature>,
+    frames_with_bars: usize,
+}
+
+impl HashedFrames {
+    fn push(
+        &mut self,
+        frame: &RgbFrame,
+        variants: bool,
+        timestamp: impl Fn(u64) -> f64,
+    ) -> Result<(), vpdq::VpdqError> {
+        let feature = |hash, quality| VpdqFeature {
+            frame_number: frame.number,
+            hash,
+            quality,
+            timestamp: timestamp(frame.number),
+        };
+        if !variants {
+            let pdq = vpdq::hash_rgb_frame(&frame.rgb, frame.width, frame.height)?;
+            self.plain.push(feature(pdq.hash, pdq.quality));
+            return Ok(());
+        }
+        let hashes = vpdq::hash_rgb_frame_variants(&frame.rgb, frame.width, frame.height)?;
+        let plain = feature(hashes.plain.hash, hashes.plain.quality);
+        self.plain.push(plain);
+        self.mirrored
+            .push(feature(hashes.mirrored, hashes.plain.quality));
+        self.bars_removed.push(match hashes.bars_removed {
+            Some(inner) => {
+                self.frames_with_bars += 1;
+                feature(inner.hash, inner.quality)
+            }
+            None => plain,
+        });
+        Ok(())
+    }
+
+    fn variants(&mut self) -> Vec<(VideoVariant, Vec<VpdqFeature>)> {
+        let mut out = Vec::new();
+        if !self.mirrored.is_empty() {
+            out.push((VideoVariant::Mirrored, std::mem::take(&mut self.mirrored)));
+        }
+        if self.frames_with_bars > 0 {
+            out.push((
+                VideoVariant::BarsRemoved,
+                std::mem::take(&mut self.bars_removed),
+            ));
+        }
+        out
+    }
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ fn meta_sample_hashes_are_reproduced_within_upstream_tolerance() {
     require_ffmpeg();
     let every_frame = VpdqOptions {
         seconds_per_hash: 0.0,
-        downsample: None,
+        ..VpdqOptions::default()
     };
     let cases = [
         ("test-padded-dimensions", None, "test-padded-dimensions.txt"),
@@ -100,7 +100,7 @@ fn the_padded_dimensions_sample_is_bit_exact() {
     let path = vectors().join("videos/test-padded-dimensions.mp4");
     let options = VpdqOptions {
         seconds_per_hash: 0.0,
-        downsample: None,
+        ..VpdqOptions::default()
     };
     let ours =
         video::hash_vpdq(VideoInput::Path(&path), &options, &VideoOptions::default()).unwrap();
@@ -322,4 +322,82 @@ fn a_missing_ffmpeg_is_a_clear_error() {
         err.to_string().contains("apt-get install -y ffmpeg"),
         "{err}"
     );
+}
+
+/// A re-upload flipped left to right, letterboxed into a square or pillarboxed into a wider
+/// frame defeats plain vPDQ; hashed with its variants, the query matches the original under
+/// the default 80%/80% rule through the variant that undoes the change, and the plain
+/// features are untouched.
+#[test]
+fn query_variants_undo_a_mirror_and_bars() {
+    require_ffmpeg();
+    let dir = tempfile::tempdir().unwrap();
+    let source = "testsrc2=size=320x180:rate=10:duration=6";
+    let encode = |name: &str, filter: Option<&str>| {
+        let mut args = vec!["-f", "lavfi", "-i", source];
+        if let Some(filter) = filter {
+            args.extend(["-vf", filter]);
+        }
+        args.extend(["-c:v", "libx264", "-pix_fmt", "yuv420p"]);
+        std::fs::read(make_video(dir.path(), name, &args)).unwrap()
+    };
+    let hash = |bytes: &[u8], variants: bool| {
+        let options = VpdqOptions {
+            variants,
+            ..VpdqOptions::default()
+        };
+        video::hash_vpdq(VideoInput::Bytes(bytes), &options, &VideoOptions::default()).unwrap()
+    };
+    let original = encode("original.mp4", None);
+    let banked = hash(&original, false);
+    assert!(banked.variants.is_empty(), "variants only when asked");
+    let with_variants = hash(&original, true);
+    assert_eq!(
+        with_variants.features, banked.features,
+        "plain features unchanged"
+    );
+    assert!(
+        with_variants
+            .variants
+            .iter()
+            .all(|(variant, _)| *variant != vpdq::VideoVariant::BarsRemoved),
+        "a picture without bars gets no bars-removed variant"
+    );
+
+    let config = vpdq::VpdqMatchConfig::default();
+    for (name, filter, undone) in [
+        ("mirrored.mp4", "hflip", vpdq::VideoVariant::Mirrored),
+        (
+            "letterboxed.mp4",
+            "pad=320:320:0:70:black",
+            vpdq::VideoVariant::BarsRemoved,
+        ),
+        (
+            "pillarboxed.mp4",
+            "pad=420:180:50:0:black",
+            vpdq::VideoVariant::BarsRemoved,
+        ),
+    ] {
+        let query = hash(&encode(name, Some(filter)), true);
+        let plain = vpdq::compare(&query.features, &banked.features, &config);
+        assert!(
+            !plain.is_match(&config),
+            "{name}: plain vPDQ should not survive: {plain:?}"
+        );
+        let (_, features) = query
+            .variants
+            .iter()
+            .find(|(variant, _)| *variant == undone)
+            .unwrap_or_else(|| panic!("{name}: no {undone} variant"));
+        let through = vpdq::compare(features, &banked.features, &config);
+        assert!(
+            through.is_match(&config),
+            "{name}: {undone} should match: {through:?}"
+        );
+        assert_eq!(
+            features.len(),
+            query.features.len(),
+            "{name}: frame for frame"
+        );
+    }
 }

@@ -58,9 +58,10 @@ pub struct PdqDihedral {
     pub rotate180: Hash256,
     /// Rotated 270 degrees counter-clockwise.
     pub rotate270: Hash256,
-    /// Mirrored left to right.
+    /// Mirrored across the horizontal axis (top to bottom; the reference's `flipx`).
     pub flip_x: Hash256,
-    /// Mirrored top to bottom.
+    /// Mirrored across the vertical axis (left to right, the common re-upload mirror; the
+    /// reference's `flipy`).
     pub flip_y: Hash256,
     /// Transposed about the main diagonal.
     pub flip_plus1: Hash256,
@@ -179,12 +180,23 @@ fn luma_from_rgb(red: u8, green: u8, blue: u8) -> f32 {
 /// # Panics
 /// If `luma.len() != rows * cols`.
 pub fn hash_luma(luma: &mut [f32], rows: usize, cols: usize) -> Pdq {
+    hash_luma_and_mirror(luma, rows, cols).0
+}
+
+/// Hashes a luma buffer exactly as [`hash_luma`] does, and also gives the hash of its mirror
+/// image (left to right, [`PdqDihedral::flip_y`]) from the same DCT, for a query that may have been flipped. The
+/// buffer is used as scratch space.
+///
+/// # Panics
+/// If `luma.len() != rows * cols`.
+pub fn hash_luma_and_mirror(luma: &mut [f32], rows: usize, cols: usize) -> (Pdq, Hash256) {
     assert_eq!(luma.len(), rows * cols, "luma buffer size");
     if rows < MIN_HASHABLE_SIDE as usize || cols < MIN_HASHABLE_SIDE as usize {
-        return Pdq {
+        let zero = Pdq {
             hash: Hash256::ZERO,
             quality: 0,
         };
+        return (zero, Hash256::ZERO);
     }
     // The reference copies a 64x64 input straight through (video frames already scaled by
     // ffmpeg) on this path but not on the dihedral path; a window-1 box filter is not an exact
@@ -200,10 +212,50 @@ pub fn hash_luma(luma: &mut [f32], rows: usize, cols: usize) -> Pdq {
     };
     let quality = quality_of(&block);
     let dct = dct_64_to_16(&block);
-    Pdq {
+    let pdq = Pdq {
         hash: bits_above_median(&dct),
         quality,
+    };
+    (pdq, dihedral_bits(&dct, Dihedral::FlipY))
+}
+
+/// A rotation or reflection, as a change of the DCT coefficients: rotations and reflections
+/// of the image map to sign changes and transposes of its coefficients (coefficient (i, j)
+/// of an odd frequency changes sign under a mirror).
+#[derive(Clone, Copy)]
+enum Dihedral {
+    Rotate90,
+    Rotate180,
+    Rotate270,
+    FlipX,
+    FlipY,
+    FlipPlus1,
+    FlipMinus1,
+}
+
+/// The hash of the image transformed by `how`, from the image's DCT.
+fn dihedral_bits(dct: &[[f32; 16]; 16], how: Dihedral) -> Hash256 {
+    let (transpose, negate): (bool, fn(usize, usize) -> bool) = match how {
+        Dihedral::Rotate90 => (true, |_, j| j & 1 == 0),
+        Dihedral::Rotate180 => (false, |i, j| (i + j) & 1 == 1),
+        Dihedral::Rotate270 => (true, |i, _| i & 1 == 0),
+        Dihedral::FlipX => (false, |i, _| i & 1 == 0),
+        Dihedral::FlipY => (false, |_, j| j & 1 == 0),
+        Dihedral::FlipPlus1 => (true, |_, _| false),
+        Dihedral::FlipMinus1 => (true, |i, j| (i + j) & 1 == 1),
+    };
+    let mut out = [[0f32; 16]; 16];
+    for (i, line) in dct.iter().enumerate() {
+        for (j, &value) in line.iter().enumerate() {
+            let value = if negate(i, j) { -value } else { value };
+            if transpose {
+                out[j][i] = value;
+            } else {
+                out[i][j] = value;
+            }
+        }
     }
+    bits_above_median(&out)
 }
 
 /// The eight dihedral hashes of a luma buffer. The buffer is used as scratch space.
@@ -228,31 +280,15 @@ pub fn dihedral_luma(luma: &mut [f32], rows: usize, cols: usize) -> PdqDihedral 
     let block = downsample_to_64(luma, rows, cols);
     let quality = quality_of(&block);
     let dct = dct_64_to_16(&block);
-    // Rotations and reflections of the image map to sign changes and transposes of its DCT
-    // coefficients (coefficient (i, j) of an odd frequency changes sign under a mirror).
-    let transform = |transpose: bool, negate: &dyn Fn(usize, usize) -> bool| {
-        let mut out = [[0f32; 16]; 16];
-        for (i, line) in dct.iter().enumerate() {
-            for (j, &value) in line.iter().enumerate() {
-                let value = if negate(i, j) { -value } else { value };
-                if transpose {
-                    out[j][i] = value;
-                } else {
-                    out[i][j] = value;
-                }
-            }
-        }
-        bits_above_median(&out)
-    };
     PdqDihedral {
         original: bits_above_median(&dct),
-        rotate90: transform(true, &|_, j| j & 1 == 0),
-        rotate180: transform(false, &|i, j| (i + j) & 1 == 1),
-        rotate270: transform(true, &|i, _| i & 1 == 0),
-        flip_x: transform(false, &|i, _| i & 1 == 0),
-        flip_y: transform(false, &|_, j| j & 1 == 0),
-        flip_plus1: transform(true, &|_, _| false),
-        flip_minus1: transform(true, &|i, j| (i + j) & 1 == 1),
+        rotate90: dihedral_bits(&dct, Dihedral::Rotate90),
+        rotate180: dihedral_bits(&dct, Dihedral::Rotate180),
+        rotate270: dihedral_bits(&dct, Dihedral::Rotate270),
+        flip_x: dihedral_bits(&dct, Dihedral::FlipX),
+        flip_y: dihedral_bits(&dct, Dihedral::FlipY),
+        flip_plus1: dihedral_bits(&dct, Dihedral::FlipPlus1),
+        flip_minus1: dihedral_bits(&dct, Dihedral::FlipMinus1),
         quality,
     }
 }

@@ -171,6 +171,12 @@ impl FrameSampler {
 /// float luma, no 512x512 step, the 64x64 block taken as is. Frames with a side below 5
 /// pixels give the zero hash with quality 0 (the reference refuses them).
 pub fn hash_rgb_frame(rgb: &[u8], width: u32, height: u32) -> Result<Pdq, VpdqError> {
+    let mut luma = frame_luma(rgb, width, height)?;
+    Ok(pdq::hash_luma(&mut luma, height as usize, width as usize))
+}
+
+/// The float luma of an RGB24 frame, after checking its size.
+fn frame_luma(rgb: &[u8], width: u32, height: u32) -> Result<Vec<f32>, VpdqError> {
     let expected = (width as usize)
         .checked_mul(height as usize)
         .and_then(|n| n.checked_mul(3));
@@ -182,11 +188,137 @@ pub fn hash_rgb_frame(rgb: &[u8], width: u32, height: u32) -> Result<Pdq, VpdqEr
             actual: rgb.len(),
         });
     }
-    let mut luma: Vec<f32> = rgb
+    Ok(rgb
         .chunks_exact(3)
         .map(|p| luma_from_rgb(p[0], p[1], p[2]))
-        .collect();
-    Ok(pdq::hash_luma(&mut luma, height as usize, width as usize))
+        .collect())
+}
+
+/// A change a re-uploader makes to every frame that plain vPDQ does not survive, undone on
+/// the query side: the banked hashes stay Meta's, the query is also tried as it would look
+/// without the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VideoVariant {
+    /// The video was flipped left to right: the query's frames are hashed mirrored back.
+    Mirrored,
+    /// The video was letterboxed or pillarboxed into another shape: the query's frames are
+    /// hashed with the uniform dark bars cut away.
+    BarsRemoved,
+}
+
+impl VideoVariant {
+    /// Every variant, in the order they are tried.
+    pub const ALL: [VideoVariant; 2] = [VideoVariant::Mirrored, VideoVariant::BarsRemoved];
+
+    /// How a match report names the change undone.
+    pub fn label(self) -> &'static str {
+        match self {
+            VideoVariant::Mirrored => "mirrored",
+            VideoVariant::BarsRemoved => "bars removed",
+        }
+    }
+}
+
+impl std::fmt::Display for VideoVariant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// A frame's plain vPDQ hash and the hashes of its query-side variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameVariants {
+    /// Exactly [`hash_rgb_frame`]'s result.
+    pub plain: Pdq,
+    /// The hash of the frame flipped left to right (same quality as `plain`).
+    pub mirrored: Hash256,
+    /// The hash of the frame inside its dark bars, when it has bars ([`content_box`]).
+    pub bars_removed: Option<Pdq>,
+}
+
+/// Where a frame's picture sits inside uniform dark bars: `(left, top, width, height)` in
+/// pixels of a `rows x cols` luma buffer, or `None` when the frame has no bars worth cutting.
+///
+/// A row or column is a bar when at least 97% of its pixels are darker than luma 32 (black
+/// bars come back from lossy codecs near 16 with ringing at the picture's edge). Bars count
+/// only when they take at least 4% of the height or width, and the picture left must keep a
+/// quarter of each side (a 16:9 video in a 9:16 frame keeps 32% of the height): a frame
+/// that fades to black or a dark scene is not cut to a sliver.
+pub fn content_box(luma: &[f32], rows: usize, cols: usize) -> Option<(usize, usize, usize, usize)> {
+    const DARK: f32 = 32.0;
+    if luma.len() != rows * cols || rows < 16 || cols < 16 {
+        return None;
+    }
+    let is_bar = |count: usize, dark: usize| dark * 100 >= count * 97;
+    let row_is_bar = |row: usize| {
+        let line = &luma[row * cols..(row + 1) * cols];
+        is_bar(cols, line.iter().filter(|&&v| v < DARK).count())
+    };
+    let col_is_bar = |col: usize, top: usize, bottom: usize| {
+        let dark = (top..bottom)
+            .filter(|&row| luma[row * cols + col] < DARK)
+            .count();
+        is_bar(bottom - top, dark)
+    };
+    let mut top = 0;
+    while top < rows && row_is_bar(top) {
+        top += 1;
+    }
+    let mut bottom = rows;
+    while bottom > top && row_is_bar(bottom - 1) {
+        bottom -= 1;
+    }
+    if bottom - top < rows / 4 || bottom - top < MIN_CONTENT_SIDE {
+        return None;
+    }
+    let mut left = 0;
+    while left < cols && col_is_bar(left, top, bottom) {
+        left += 1;
+    }
+    let mut right = cols;
+    while right > left && col_is_bar(right - 1, top, bottom) {
+        right -= 1;
+    }
+    if right - left < cols / 4 || right - left < MIN_CONTENT_SIDE {
+        return None;
+    }
+    let vertical = rows - (bottom - top);
+    let horizontal = cols - (right - left);
+    if vertical * 25 < rows && horizontal * 25 < cols {
+        return None;
+    }
+    Some((left, top, right - left, bottom - top))
+}
+
+/// The smallest picture [`content_box`] will cut a frame down to, in pixels per side.
+const MIN_CONTENT_SIDE: usize = 16;
+
+/// [`hash_rgb_frame`] plus the query-side variants of the frame: its mirror image (from the
+/// same DCT, nearly free) and, when it has dark bars, the picture inside them (one more PDQ).
+pub fn hash_rgb_frame_variants(
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+) -> Result<FrameVariants, VpdqError> {
+    let mut luma = frame_luma(rgb, width, height)?;
+    let (rows, cols) = (height as usize, width as usize);
+    let bars = content_box(&luma, rows, cols);
+    let bars_removed = bars.map(|(left, top, w, h)| {
+        let mut inner: Vec<f32> = (top..top + h)
+            .flat_map(|row| {
+                luma[row * cols + left..row * cols + left + w]
+                    .iter()
+                    .copied()
+            })
+            .collect();
+        pdq::hash_luma(&mut inner, h, w)
+    });
+    let (plain, mirrored) = pdq::hash_luma_and_mirror(&mut luma, rows, cols);
+    Ok(FrameVariants {
+        plain,
+        mirrored,
+        bars_removed,
+    })
 }
 
 /// The reference's `fillFloatLumaFromRGB`: `f32` coefficients, products summed left to right
@@ -501,5 +633,108 @@ mod tests {
         // Only low-quality frames: never a match.
         let dark = [feature(0, a, 3)];
         assert!(!compare(&dark, &dark, &config).is_match(&config));
+    }
+
+    /// A textured RGB picture (smooth waves, so that PDQ has something to see).
+    fn picture(width: usize, height: usize, phase: f32) -> Vec<u8> {
+        let mut rgb = Vec::with_capacity(width * height * 3);
+        for y in 0..height {
+            for x in 0..width {
+                let (fx, fy) = (x as f32 / width as f32, y as f32 / height as f32);
+                let v = 128.0
+                    + 60.0 * (fx * 7.0 + phase).sin() * (fy * 5.0).cos()
+                    + 50.0 * (fx * 3.0 - fy * 11.0 + phase).sin();
+                let v = v.clamp(40.0, 255.0) as u8;
+                rgb.extend_from_slice(&[v, v.wrapping_add(17), 255 - v]);
+            }
+        }
+        rgb
+    }
+
+    /// `inner` (inner_w x inner_h) centred in a black width x height frame.
+    fn boxed(inner: &[u8], inner_w: usize, inner_h: usize, width: usize, height: usize) -> Vec<u8> {
+        let mut rgb = vec![0u8; width * height * 3];
+        let (left, top) = ((width - inner_w) / 2, (height - inner_h) / 2);
+        for row in 0..inner_h {
+            let from = &inner[row * inner_w * 3..(row + 1) * inner_w * 3];
+            let at = ((top + row) * width + left) * 3;
+            rgb[at..at + inner_w * 3].copy_from_slice(from);
+        }
+        rgb
+    }
+
+    #[test]
+    fn variants_keep_the_plain_hash_and_undo_a_mirror() {
+        let (w, h) = (160, 90);
+        let rgb = picture(w, h, 0.3);
+        let variants = hash_rgb_frame_variants(&rgb, w as u32, h as u32).unwrap();
+        assert_eq!(
+            variants.plain,
+            hash_rgb_frame(&rgb, w as u32, h as u32).unwrap()
+        );
+        assert_eq!(
+            variants.bars_removed, None,
+            "a picture without bars is not cut"
+        );
+
+        let flipped: Vec<u8> = (0..h)
+            .flat_map(|y| (0..w).rev().flat_map(move |x| [y, x]))
+            .collect::<Vec<usize>>()
+            .chunks_exact(2)
+            .flat_map(|yx| rgb[(yx[0] * w + yx[1]) * 3..(yx[0] * w + yx[1]) * 3 + 3].to_vec())
+            .collect();
+        let flipped_hash = hash_rgb_frame(&flipped, w as u32, h as u32).unwrap().hash;
+        assert!(
+            variants.plain.hash.distance(&flipped_hash) > 64,
+            "a mirror defeats plain PDQ"
+        );
+        let undone = hash_rgb_frame_variants(&flipped, w as u32, h as u32).unwrap();
+        // Not 0: the box filter's sample points are not mirror-symmetric on a 160-pixel
+        // row, so a few coefficients near the median change side.
+        assert!(
+            undone.mirrored.distance(&variants.plain.hash) <= 20,
+            "mirrored back: distance {}",
+            undone.mirrored.distance(&variants.plain.hash)
+        );
+    }
+
+    #[test]
+    fn bars_are_cut_away_on_either_axis() {
+        let (w, h) = (160, 90);
+        let inner = picture(w, h, 1.1);
+        let expected = hash_rgb_frame(&inner, w as u32, h as u32).unwrap();
+        // Letterbox (16:9 in a square) and pillarbox (16:9 in 21:9 width).
+        for (width, height) in [(160, 160), (212, 90), (200, 120)] {
+            let framed = boxed(&inner, w, h, width, height);
+            let plain = hash_rgb_frame(&framed, width as u32, height as u32).unwrap();
+            let variants = hash_rgb_frame_variants(&framed, width as u32, height as u32).unwrap();
+            assert_eq!(variants.bars_removed, Some(expected), "{width}x{height}");
+            assert!(
+                plain.hash.distance(&expected.hash) > 31,
+                "bars defeat plain PDQ"
+            );
+        }
+    }
+
+    #[test]
+    fn dark_frames_and_thin_bars_are_left_alone() {
+        let (w, h) = (160, 90);
+        let black = vec![0u8; w * h * 3];
+        assert_eq!(content_box(&luma_of(&black), h, w), None, "all black");
+        // A dark scene with one small lit patch is not a letterbox.
+        let spot = boxed(&picture(20, 10, 0.0), 20, 10, w, h);
+        assert_eq!(content_box(&luma_of(&spot), h, w), None, "small lit patch");
+        // Two black rows (2%) are a crop artefact, not bars.
+        let inner = picture(w, h - 2, 0.5);
+        let thin = boxed(&inner, w, h - 2, w, h);
+        assert_eq!(content_box(&luma_of(&thin), h, w), None, "thin bars");
+        // Wrong-size buffers give no box rather than a panic.
+        assert_eq!(content_box(&[0.0; 10], h, w), None);
+    }
+
+    fn luma_of(rgb: &[u8]) -> Vec<f32> {
+        rgb.chunks_exact(3)
+            .map(|p| luma_from_rgb(p[0], p[1], p[2]))
+            .collect()
     }
 }
