@@ -235,6 +235,31 @@ fn a_bank_of_video_audio_and_text_rows_finds_edited_copies() {
     ]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
 
+    // A mirrored copy: found through the mirror variant (named), missed without variants.
+    let mirrored = ffmpeg(
+        dir.path(),
+        "mirrored.mp4",
+        &["-i", original.to_str().unwrap(), "-vf", "hflip", "-c:v", "libx264"],
+    );
+    let mirrored = mirrored.to_str().unwrap();
+    let output = takedown(&["match", "--bank", bank.to_str().unwrap(), mirrored]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let hits = json_lines(&output);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(
+        (&hits[0]["signal_type"], &hits[0]["transform"]),
+        (&"vpdq".into(), &"mirrored".into()),
+        "{hits:?}"
+    );
+    let output = takedown(&[
+        "match",
+        "--no-video-variants",
+        "--bank",
+        bank.to_str().unwrap(),
+        mirrored,
+    ]);
+    assert_eq!(output.status.code(), Some(1), "plain vPDQ misses a mirror");
+
     // `compare` applies each kind's rule to two files.
     for (a, b, kind, matched) in [
         (&original, &copy, "video", true),

@@ -20,16 +20,32 @@ use takedown_store::IndexSignal;
 use crate::signaltable::SignalTable;
 
 /// Match rules of the video, audio and text indexes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MediaMatchConfig {
     /// vPDQ: frame distance, quality floor and the two percentages (DOMAIN: 31, 50, 80%, 80%).
     pub vpdq: VpdqMatchConfig,
+    /// When a video file is matched, also try it mirrored back and with dark bars cut away
+    /// ([`vpdq::VideoVariant`]), under the same rule (default on). Banked hashes never change;
+    /// a lookup by a vPDQ value has no frames to transform and uses the plain query only.
+    pub video_variants: bool,
     /// Audio: largest bit-error rate and shortest overlap, for a query searched as it is.
     pub audio: AudioIndexConfig,
     /// Audio whose speed or tempo was changed.
     pub audio_stretch: AudioStretchConfig,
     /// Text: containment threshold and least shared weight.
     pub text: TextMatchConfig,
+}
+
+impl Default for MediaMatchConfig {
+    fn default() -> Self {
+        MediaMatchConfig {
+            vpdq: VpdqMatchConfig::default(),
+            video_variants: true,
+            audio: AudioIndexConfig::default(),
+            audio_stretch: AudioStretchConfig::default(),
+            text: TextMatchConfig::default(),
+        }
+    }
 }
 
 /// Matching audio that was sped up or slowed down (`takedown_signals::audio::Stretch`).
@@ -279,12 +295,18 @@ impl MatchIndex {
         self.pdq.get(id.0 as u64)
     }
 
-    /// Banked videos matching `query` under the vPDQ rule.
-    pub fn query_video(&self, query: &[VpdqFeature]) -> Vec<(SignalId, VideoMatch)> {
+    /// Banked videos matching a query as it is or through one of its query-side variants:
+    /// each video's best match, with the variant that gave it (`None`: as it is).
+    pub fn query_video_variants(
+        &self,
+        query: &[VpdqFeature],
+        variants: &[(vpdq::VideoVariant, &[VpdqFeature])],
+    ) -> Vec<(SignalId, Option<vpdq::VideoVariant>, VideoMatch)> {
+        let queries: Vec<&[VpdqFeature]> = variants.iter().map(|(_, query)| *query).collect();
         self.video
-            .query(query)
+            .query_with_variants(query, &queries)
             .into_iter()
-            .map(|m| (SignalId(m.video_id as i64), m))
+            .map(|(v, m)| (SignalId(m.video_id as i64), v.map(|v| variants[v].0), m))
             .collect()
     }
 
@@ -430,7 +452,7 @@ mod tests {
             3,
             "bad value skipped"
         );
-        assert_eq!(index.query_video(&features)[0].0, SignalId(1));
+        assert_eq!(index.query_video_variants(&features, &[])[0].0, SignalId(1));
         let excerpt = &sub[100..200];
         let hits = index.query_audio_stretched(excerpt, &[], 0.0);
         assert_eq!((hits[0].0, hits[0].2.offset), (SignalId(2), 100));
@@ -438,7 +460,7 @@ mod tests {
         for id in 1..=3 {
             assert!(index.remove(SignalId(id)).is_some());
         }
-        assert!(index.query_video(&features).is_empty());
+        assert!(index.query_video_variants(&features, &[]).is_empty());
         assert!(index.query_audio_stretched(excerpt, &[], 0.0).is_empty());
         assert!(index.query_text(&signature).is_empty());
     }

@@ -22,6 +22,9 @@ pub enum MatchDetail {
         query_percent: f64,
         /// Percentage of the banked video's frames found in the query.
         compared_percent: f64,
+        /// The change undone on the query before it matched (`None`: as it was), such as a
+        /// mirror or letterbox bars.
+        variant: Option<vpdq::VideoVariant>,
     },
     /// Audio: the best alignment.
     Audio {
@@ -77,6 +80,7 @@ impl MatchDetail {
             MatchDetail::Video {
                 query_percent,
                 compared_percent,
+                ..
             } => query_percent.min(compared_percent),
             MatchDetail::Audio { bit_error_rate, .. } => 100.0 * (1.0 - bit_error_rate),
             MatchDetail::Text { score, .. } => 100.0 * score,
@@ -287,7 +291,8 @@ impl Engine {
 
     /// Fingerprints bytes and matches every signal against the caller's banks. Audio (and a
     /// video's soundtrack) is also fingerprinted with the configured speed and tempo changes
-    /// undone ([`crate::AudioStretchConfig`]).
+    /// undone ([`crate::AudioStretchConfig`]), and a video's frames mirrored back and without
+    /// dark bars ([`crate::MediaMatchConfig::video_variants`]).
     pub async fn match_bytes(
         &self,
         caller: &Caller,
@@ -296,10 +301,11 @@ impl Engine {
     ) -> EngineResult<MatchReport> {
         self.require_ready()?;
         let banks = self.matchable_banks(caller, banks)?;
-        let options = HashOptions {
+        let mut options = HashOptions {
             audio_stretches: self.config.media.audio_stretch.stretches.clone(),
             ..self.config.hash_options.clone()
         };
+        options.vpdq.variants = self.config.media.video_variants;
         let fingerprints = self
             .hash_with(caller, bytes, &MediaKind::ALL, options)
             .await?;
@@ -329,7 +335,10 @@ impl Engine {
             }
         }
         if let Some(video) = fingerprints.video() {
-            hits.extend(self.similar_hits(&Similar::Video(&video.vpdq), banks));
+            let variants: Vec<(vpdq::VideoVariant, &[VpdqFeature])> = (video.variants.iter())
+                .map(|(variant, features)| (*variant, features.as_slice()))
+                .collect();
+            hits.extend(self.similar_hits(&Similar::Video(&video.vpdq, &variants), banks));
         }
         if let Some(audio) = fingerprints.audio() {
             let query = audio.fingerprint.sub_fingerprints();
@@ -357,7 +366,7 @@ impl Engine {
         match signal_type {
             SignalType::Vpdq => {
                 return vpdq::parse_lines(value)
-                    .map(|features| self.similar_hits(&Similar::Video(&features), banks))
+                    .map(|features| self.similar_hits(&Similar::Video(&features, &[]), banks))
                     .unwrap_or_default()
             }
             SignalType::Audio => {
@@ -415,15 +424,16 @@ impl Engine {
     fn similar_hits(&self, query: &Similar<'_>, banks: &[Bank]) -> Vec<MatchHit> {
         let index = self.read_index();
         let (signal_type, found): (SignalType, Vec<(SignalId, MatchDetail)>) = match query {
-            Similar::Video(features) => (
+            Similar::Video(features, variants) => (
                 SignalType::Vpdq,
                 index
-                    .query_video(features)
+                    .query_video_variants(features, variants)
                     .into_iter()
-                    .map(|(id, m)| {
+                    .map(|(id, variant, m)| {
                         let detail = MatchDetail::Video {
                             query_percent: m.query_percent(),
                             compared_percent: m.compared_percent(),
+                            variant,
                         };
                         (id, detail)
                     })
@@ -520,7 +530,12 @@ impl Engine {
 
 /// A query for one of the similarity indexes.
 enum Similar<'a> {
-    Video(&'a [VpdqFeature]),
+    /// A video's features as they are and its query-side variants (none for a lookup by
+    /// value), all under the same rule.
+    Video(
+        &'a [VpdqFeature],
+        &'a [(vpdq::VideoVariant, &'a [VpdqFeature])],
+    ),
     /// A recording's fingerprint as it is and its stretched variants (none for a lookup by
     /// value), each held to its own threshold.
     Audio(&'a [u32], &'a [(Stretch, &'a [u32])]),
@@ -545,6 +560,7 @@ fn compare_similar(
             let detail = MatchDetail::Video {
                 query_percent: comparison.query_percent(),
                 compared_percent: comparison.compared_percent(),
+                variant: None,
             };
             Ok(Some((comparison.is_match(&media.vpdq), detail)))
         }

@@ -34,7 +34,7 @@ use takedown_media::{
 use takedown_signals::audio::{Stretch, StretchSet};
 use takedown_signals::pdq::{self, Pdq, PdqDihedral};
 use takedown_signals::text::{TextError, TextFingerprint};
-use takedown_signals::vpdq::VpdqFeature;
+use takedown_signals::vpdq::{VideoVariant, VpdqFeature};
 use takedown_signals::{AudioFingerprint, Digests};
 
 /// What to compute, and the decoding limits of every kind of media.
@@ -124,6 +124,9 @@ pub struct VideoFingerprints {
     pub info: VideoInfo,
     /// vPDQ: one feature per sampled frame, in frame order.
     pub vpdq: Vec<VpdqFeature>,
+    /// With [`VpdqOptions::variants`] (matching asks for them, storing does not): the
+    /// features with a mirror or dark bars undone, frame for frame beside `vpdq`.
+    pub variants: Vec<(VideoVariant, Vec<VpdqFeature>)>,
     /// The soundtrack's audio fingerprint, when the video has sound long enough to
     /// fingerprint (and [`HashOptions::soundtrack`] is on).
     pub soundtrack: Option<AudioFingerprints>,
@@ -367,6 +370,7 @@ fn video_fingerprints(
     Ok(VideoFingerprints {
         info: hashes.info,
         vpdq: hashes.features,
+        variants: hashes.variants,
         soundtrack,
         warnings,
     })

@@ -198,17 +198,35 @@ impl VideoIndex {
             .into_iter()
             .filter(|m| m.comparison.is_match(&config))
             .collect();
-        matches.sort_by(|a, b| {
-            let key = |m: &VideoMatch| {
-                let (q, c) = (m.query_percent(), m.compared_percent());
-                (q.min(c), q.max(c))
-            };
-            let (ka, kb) = (key(a), key(b));
-            kb.0.total_cmp(&ka.0)
-                .then(kb.1.total_cmp(&ka.1))
-                .then(a.video_id.cmp(&b.video_id))
-        });
+        matches.sort_by(best_first);
         matches
+    }
+
+    /// A query matched as it is and through its query-side `variants` (the same video with
+    /// a mirror or bars undone, [`takedown_signals::vpdq::VideoVariant`]) under the same
+    /// rule. Each banked video keeps its best match, with the variant that gave it (`None`:
+    /// the query as it is, preferred on a tie), best first as [`VideoIndex::query`] orders.
+    pub fn query_with_variants(
+        &self,
+        query: &[VpdqFeature],
+        variants: &[&[VpdqFeature]],
+    ) -> Vec<(Option<usize>, VideoMatch)> {
+        let mut best: HashMap<u64, (Option<usize>, VideoMatch)> = (self.query(query).into_iter())
+            .map(|found| (found.video_id, (None, found)))
+            .collect();
+        for (v, variant) in variants.iter().enumerate() {
+            for found in self.query(variant) {
+                match best.get(&found.video_id) {
+                    Some((_, current)) if rank(&found) <= rank(current) => {}
+                    _ => {
+                        best.insert(found.video_id, (Some(v), found));
+                    }
+                }
+            }
+        }
+        let mut all: Vec<(Option<usize>, VideoMatch)> = best.into_values().collect();
+        all.sort_by(|a, b| best_first(&a.1, &b.1));
+        all
     }
 
     /// The comparison with every banked video that shares at least one matching frame with
@@ -276,4 +294,18 @@ impl VideoIndex {
                 .sum::<usize>()
             + self.slots.capacity() * std::mem::size_of::<Option<u64>>()
     }
+}
+
+/// How good a match is: the smaller of its two percentages, then the larger.
+fn rank(m: &VideoMatch) -> (f64, f64) {
+    let (q, c) = (m.query_percent(), m.compared_percent());
+    (q.min(c), q.max(c))
+}
+
+/// Best first by [`rank`], then by video id (so the order never depends on hashing).
+fn best_first(a: &VideoMatch, b: &VideoMatch) -> std::cmp::Ordering {
+    let (ka, kb) = (rank(a), rank(b));
+    kb.0.total_cmp(&ka.0)
+        .then(kb.1.total_cmp(&ka.1))
+        .then(a.video_id.cmp(&b.video_id))
 }

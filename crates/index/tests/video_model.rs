@@ -188,3 +188,39 @@ fn a_video_matches_itself_and_its_excerpt_but_not_a_stranger() {
     assert!(index.query(&excerpt).is_empty());
     assert_eq!(index.frame_count(), 1);
 }
+
+#[test]
+fn variants_find_what_the_plain_query_misses_and_the_plain_query_wins_ties() {
+    let scenes = scenes();
+    let video = |frames: &[usize]| -> Vec<VpdqFeature> {
+        frames
+            .iter()
+            .enumerate()
+            .map(|(n, &s)| VpdqFeature {
+                frame_number: n as u64,
+                hash: scenes[s],
+                quality: 100,
+                timestamp: n as f64,
+            })
+            .collect()
+    };
+    let mut index = VideoIndex::default();
+    index.insert(1, &video(&[0, 1, 2]));
+    index.insert(2, &video(&[3, 4]));
+    // The query as it is looks like nothing banked; its second variant is video 1.
+    let plain = video(&[5, 5, 5]);
+    let (stranger, undone) = (video(&[5]), video(&[0, 1, 2]));
+    let found = index.query_with_variants(&plain, &[&stranger, &undone]);
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].0, found[0].1.video_id), (Some(1), 1));
+    // When the plain query already matches as well as a variant, it is reported as plain.
+    let found = index.query_with_variants(&video(&[3, 4]), &[&video(&[3, 4]), &undone]);
+    let mut got: Vec<(Option<usize>, u64)> = found.iter().map(|(v, m)| (*v, m.video_id)).collect();
+    got.sort_unstable_by_key(|(_, id)| *id);
+    assert_eq!(got, vec![(Some(1), 1), (None, 2)]);
+    // Without variants it is exactly `query`.
+    let plain_only: Vec<u64> = (index.query_with_variants(&video(&[3, 4]), &[]).iter())
+        .map(|(_, m)| m.video_id)
+        .collect();
+    assert_eq!(plain_only, vec![2]);
+}

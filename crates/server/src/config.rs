@@ -24,6 +24,7 @@
 //! min_quality = 50
 //! query_percent = 80         # of the upload's frames found in the banked video
 //! compared_percent = 80      # of the banked video's frames found in the upload
+//! variants = true            # also try uploads mirrored back and with dark bars cut away
 //!
 //! [matching.audio]           # bit-error rate of the best alignment (unrelated audio ~0.5)
 //! max_ber = 0.132            # calibrated to 1e-6 FP/pair, see docs/benchmarks.md (Audio)
@@ -173,6 +174,9 @@ pub struct VideoMatchingConfig {
     pub query_percent: f64,
     /// Percentage of the banked video's frames that must be found in the upload.
     pub compared_percent: f64,
+    /// Also match an uploaded video mirrored back and with letterbox or pillarbox bars cut
+    /// away, under the same rule (`takedown_engine::MediaMatchConfig::video_variants`).
+    pub variants: bool,
 }
 
 impl Default for VideoMatchingConfig {
@@ -183,6 +187,7 @@ impl Default for VideoMatchingConfig {
             min_quality: rule.quality_threshold,
             query_percent: rule.query_match_percent,
             compared_percent: rule.compared_match_percent,
+            variants: takedown_engine::MediaMatchConfig::default().video_variants,
         }
     }
 }
@@ -446,6 +451,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("TAKEDOWN_MATCH_RADIUS", "matching.radius"),
     ("TAKEDOWN_MATCH_MIN_QUALITY", "matching.min_quality"),
     ("TAKEDOWN_MATCH_AUDIO_STRETCHED", "matching.audio.stretched"),
+    ("TAKEDOWN_MATCH_VIDEO_VARIANTS", "matching.video.variants"),
     ("TAKEDOWN_VIDEO_MAX_DURATION", "video.max_duration"),
     ("TAKEDOWN_VIDEO_MAX_FRAMES", "video.max_frames"),
     ("TAKEDOWN_AUDIO_MAX_DURATION", "audio.max_duration"),
@@ -460,7 +466,9 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
 
 fn kind_of(key: &str) -> Kind {
     match key {
-        "hma.require_auth" | "matching.audio.stretched" => Kind::Boolean,
+        "hma.require_auth" | "matching.audio.stretched" | "matching.video.variants" => {
+            Kind::Boolean
+        }
         "matching.radius"
         | "matching.min_quality"
         | "fetch.max_body_bytes"
@@ -755,6 +763,7 @@ mod tests {
         assert_eq!(defaults.video.max_duration, Duration::from_secs(3 * 3600));
         assert_eq!(defaults.matching.video.query_percent, 80.0);
         assert!(defaults.matching.audio.stretched);
+        assert!(defaults.matching.video.variants);
         assert!(defaults.matching.audio.stretched_max_ber <= defaults.matching.audio.max_ber);
         let file = r#"
             [matching.video]
@@ -777,6 +786,7 @@ mod tests {
                 ("TAKEDOWN_VIDEO_MAX_FRAMES", "100"),
                 ("TAKEDOWN_AUDIO_MAX_DURATION", "1h"),
                 ("TAKEDOWN_MATCH_AUDIO_STRETCHED", "false"),
+                ("TAKEDOWN_MATCH_VIDEO_VARIANTS", "false"),
             ],
         )
         .expect("valid");
@@ -784,6 +794,7 @@ mod tests {
         assert_eq!(config.matching.video.compared_percent, 0.0);
         assert_eq!(config.matching.audio.max_ber, 0.2);
         assert!(!config.matching.audio.stretched);
+        assert!(!config.matching.video.variants);
         assert_eq!(config.matching.text.threshold, 0.6);
         assert_eq!(config.video.max_duration, Duration::from_secs(1200));
         assert_eq!(config.video.max_frames, 100);

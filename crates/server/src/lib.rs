@@ -211,6 +211,7 @@ pub fn engine_config(config: &ServerConfig) -> EngineConfig {
     media.vpdq.quality_threshold = rules.video.min_quality;
     media.vpdq.query_match_percent = rules.video.query_percent;
     media.vpdq.compared_match_percent = rules.video.compared_percent;
+    media.video_variants = rules.video.variants;
     media.audio.max_ber = rules.audio.max_ber;
     media.audio.min_overlap = (rules.audio.min_overlap_seconds
         / takedown_signals::audio::SECONDS_PER_SUB_FINGERPRINT)
@@ -405,6 +406,7 @@ mod tests {
         let engine = engine_config(&ServerConfig::default());
         let defaults = EngineConfig::default();
         assert_eq!(engine.media.vpdq, defaults.media.vpdq);
+        assert_eq!(engine.media.video_variants, defaults.media.video_variants);
         assert_eq!(engine.media.audio, defaults.media.audio);
         assert_eq!(engine.media.audio_stretch, defaults.media.audio_stretch);
         assert_eq!(engine.media.text, defaults.media.text);
@@ -421,6 +423,7 @@ mod tests {
         let mut config = ServerConfig::default();
         config.matching.video.query_percent = 50.0;
         config.matching.audio.stretched = false;
+        config.matching.video.variants = false;
         config.matching.audio.min_overlap_seconds = 10.0;
         config.video.max_frames = 99;
         config.video.soundtrack = false;
@@ -428,6 +431,7 @@ mod tests {
         let engine = engine_config(&config);
         assert_eq!(engine.media.vpdq.query_match_percent, 50.0);
         assert!(!engine.media.audio_stretch.is_enabled());
+        assert!(!engine.media.video_variants);
         assert_eq!(engine.media.audio.min_overlap, 81);
         assert_eq!(engine.hash_options.video.limits.max_frames, 99);
         assert!(!engine.hash_options.soundtrack);

@@ -161,6 +161,47 @@ async fn video_audio_and_text_bank_and_match(backend: Backend) {
         assert!(hit["distance"].as_u64().unwrap() <= 50, "{name}: {hit}");
     }
 
+    // A mirrored and a letterboxed copy defeat plain vPDQ; the upload's variants find the
+    // banked video and name the change undone. The re-encoded copy matched as it was.
+    for (name, filter, variant) in [
+        ("mirrored.mp4", "hflip", "mirrored"),
+        ("letterboxed.mp4", "pad=160:200:0:40:black", "bars removed"),
+    ] {
+        let clip = dir.path().join("clip.mp4");
+        let bytes = ffmpeg(
+            dir.path(),
+            name,
+            &[
+                "-i",
+                clip.to_str().unwrap(),
+                "-vf",
+                filter,
+                "-c:v",
+                "libx264",
+            ],
+        );
+        let (status, body) = send(
+            h.post("/api/v1/lookup/upload", Some(&matcher))
+                .multipart(file_form("file", name, bytes)),
+        )
+        .await;
+        assert_eq!(status, 200, "{name}: {body}");
+        let hit = (body["matches"].as_array().unwrap().iter())
+            .find(|m| m["signal_type"] == "vpdq")
+            .unwrap_or_else(|| panic!("{name}: no vpdq match in {body}"));
+        assert_eq!(hit["content_id"], video["id"], "{name}");
+        assert_eq!(hit["detail"]["variant"], variant, "{name}: {hit}");
+    }
+    let (_, body) = send(
+        h.post("/api/v1/lookup/upload", Some(&matcher))
+            .multipart(file_form("file", "copy.webm", media.video_copy.clone())),
+    )
+    .await;
+    let hit = (body["matches"].as_array().unwrap().iter())
+        .find(|m| m["signal_type"] == "vpdq")
+        .unwrap();
+    assert!(hit["detail"].get("variant").is_none(), "{hit}");
+
     // /api/v1/hash: the signals without matching.
     let (status, body) = send(h.post("/api/v1/hash", Some(&matcher)).multipart(file_form(
         "file",

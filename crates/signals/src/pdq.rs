@@ -180,23 +180,12 @@ fn luma_from_rgb(red: u8, green: u8, blue: u8) -> f32 {
 /// # Panics
 /// If `luma.len() != rows * cols`.
 pub fn hash_luma(luma: &mut [f32], rows: usize, cols: usize) -> Pdq {
-    hash_luma_and_mirror(luma, rows, cols).0
-}
-
-/// Hashes a luma buffer exactly as [`hash_luma`] does, and also gives the hash of its mirror
-/// image (left to right, [`PdqDihedral::flip_y`]) from the same DCT, for a query that may have been flipped. The
-/// buffer is used as scratch space.
-///
-/// # Panics
-/// If `luma.len() != rows * cols`.
-pub fn hash_luma_and_mirror(luma: &mut [f32], rows: usize, cols: usize) -> (Pdq, Hash256) {
     assert_eq!(luma.len(), rows * cols, "luma buffer size");
     if rows < MIN_HASHABLE_SIDE as usize || cols < MIN_HASHABLE_SIDE as usize {
-        let zero = Pdq {
+        return Pdq {
             hash: Hash256::ZERO,
             quality: 0,
         };
-        return (zero, Hash256::ZERO);
     }
     // The reference copies a 64x64 input straight through (video frames already scaled by
     // ffmpeg) on this path but not on the dihedral path; a window-1 box filter is not an exact
@@ -212,11 +201,10 @@ pub fn hash_luma_and_mirror(luma: &mut [f32], rows: usize, cols: usize) -> (Pdq,
     };
     let quality = quality_of(&block);
     let dct = dct_64_to_16(&block);
-    let pdq = Pdq {
+    Pdq {
         hash: bits_above_median(&dct),
         quality,
-    };
-    (pdq, dihedral_bits(&dct, Dihedral::FlipY))
+    }
 }
 
 /// A rotation or reflection, as a change of the DCT coefficients: rotations and reflections

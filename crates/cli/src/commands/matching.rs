@@ -43,6 +43,10 @@ pub struct MatchArgs {
     /// (which are tried by default, as the server does).
     #[arg(long)]
     pub no_stretch: bool,
+    /// Match videos only as they are, without also trying them mirrored back and with
+    /// letterbox or pillarbox bars cut away (tried by default, as the server does).
+    #[arg(long)]
+    pub no_video_variants: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -183,6 +187,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
     if !args.no_stretch {
         options.audio_stretches = bank.rules.audio_stretch.stretches.clone();
     }
+    options.vpdq.variants = bank.rules.video_variants && !args.no_video_variants;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .build()?;
@@ -336,8 +341,14 @@ fn media_hits(bank: &BankFile, fingerprints: &Fingerprints, hits: &mut Vec<Hit>)
         transform: None,
     };
     if let Some(video) = fingerprints.video() {
-        for m in bank.video.query(&video.vpdq) {
-            hits.push(hit(m.video_id, m.query_percent().min(m.compared_percent())));
+        // The server's rule: the frames as they are and each variant (mirror, bars) alike.
+        let variants: Vec<&[vpdq::VpdqFeature]> = (video.variants.iter())
+            .map(|(_, features)| features.as_slice())
+            .collect();
+        for (v, m) in bank.video.query_with_variants(&video.vpdq, &variants) {
+            let mut found = hit(m.video_id, m.query_percent().min(m.compared_percent()));
+            found.transform = v.map(|v| video.variants[v].0.label().to_string());
+            hits.push(found);
         }
     }
     if let Some(audio) = fingerprints.audio() {

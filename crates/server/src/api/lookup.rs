@@ -59,6 +59,11 @@ pub struct MatchDetailJson {
     /// vPDQ: percentage of the banked video's frames found in the query.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compared_percent: Option<f64>,
+    /// vPDQ: the change undone on the upload before it matched (`mirrored`: the upload is
+    /// the banked video flipped left to right; `bars removed`: it was letterboxed or
+    /// pillarboxed). Absent when it matched as it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     /// Audio: bit-error rate of the best alignment (0 identical, about 0.5 unrelated).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bit_error_rate: Option<f64>,
@@ -85,9 +90,11 @@ impl MatchDetailJson {
             MatchDetail::Video {
                 query_percent,
                 compared_percent,
+                variant,
             } => MatchDetailJson {
                 query_percent: Some(query_percent),
                 compared_percent: Some(compared_percent),
+                variant: variant.map(|variant| variant.label().to_string()),
                 ..MatchDetailJson::default()
             },
             MatchDetail::Audio {
