@@ -25,7 +25,7 @@ use takedown_index::video::VideoIndex;
 use takedown_media::video::{
     self, FrameSelection, PreparedInput, VideoInput, VideoOptions, VpdqOptions,
 };
-use takedown_signals::vpdq::{self, FrameSampler, VpdqFeature, VpdqMatchConfig};
+use takedown_signals::vpdq::{self, FrameSampler, VideoVariant, VpdqFeature, VpdqMatchConfig};
 
 const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
 const SEGMENT_SECONDS: u32 = 4;
@@ -272,11 +272,22 @@ fn transforms() -> Vec<(&'static str, &'static str, Vec<String>)> {
         ),
         ("letterbox 1:1", "mp4", with("pad=640:640:0:140:black")),
         (
+            "vertical 9:16 (bars)",
+            "mp4",
+            with("pad=640:1138:0:389:black"),
+        ),
+        ("pillarbox 21:9", "mp4", with("pad=840:360:100:0:black")),
+        (
             "logo 10%",
             "mp4",
             with("drawbox=x=iw-iw/10-8:y=8:w=iw/10:h=ih/10:color=#d04020@1:t=fill"),
         ),
         ("mirror", "mp4", with("hflip")),
+        ("mirror + CRF 35", "mp4", {
+            let mut v = vec![s("-vf"), s("hflip")];
+            v.extend(x264("35"));
+            v
+        }),
         ("speed 1.1x", "mp4", with("setpts=PTS/1.1")),
     ]
 }
@@ -289,6 +300,31 @@ fn hash(path: &Path) -> Vec<VpdqFeature> {
     )
     .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     .features
+}
+
+/// Hashes with the query-side variants as the engine does for an upload: the plain features
+/// (identical to [`hash`]'s) and each variant's.
+fn hash_variants(path: &Path) -> (Vec<VpdqFeature>, Vec<(VideoVariant, Vec<VpdqFeature>)>) {
+    let options = VpdqOptions {
+        variants: true,
+        ..VpdqOptions::default()
+    };
+    let hashes = video::hash_vpdq(VideoInput::Path(path), &options, &VideoOptions::default())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (hashes.features, hashes.variants)
+}
+
+/// The features of one variant, or the plain ones when the video has none of that kind
+/// (no frame with bars): what the engine would query with.
+fn variant_of(
+    plain: &[VpdqFeature],
+    variants: &[(VideoVariant, Vec<VpdqFeature>)],
+    which: VideoVariant,
+) -> Vec<VpdqFeature> {
+    variants
+        .iter()
+        .find(|(v, _)| *v == which)
+        .map_or_else(|| plain.to_vec(), |(_, f)| f.clone())
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -400,6 +436,22 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
 
+    // 4b. The query-side variants (mirrored back, bars cut away) of the queries and the
+    //     segments, as the engine computes them for an upload. The plain features must be
+    //     the ones hashed above.
+    let mut variants: HashMap<PathBuf, Vec<(VideoVariant, Vec<VpdqFeature>)>> = HashMap::new();
+    for path in queries.iter().map(|q| &q.2).chain(segment_paths.iter()) {
+        let (plain, found) = hash_variants(path);
+        assert_eq!(
+            plain,
+            ours[path].0,
+            "{}: plain features differ",
+            path.display()
+        );
+        variants.insert(path.clone(), found);
+    }
+    eprintln!("variants hashed ({:.0} s)", started.elapsed().as_secs_f64());
+
     // 5. The anchor (PyPI vpdq) on the references and queries: byte-identical output?
     let mut agreement: Option<(usize, usize, usize, usize)> = None;
     let mut anchor_times: HashMap<PathBuf, f64> = HashMap::new();
@@ -454,14 +506,29 @@ fn main() {
     // 6. Negative pairs from segment compositions.
     let segment_features: Vec<Vec<VpdqFeature>> =
         segment_paths.iter().map(|p| ours[p].0.clone()).collect();
+    let segment_variants: Vec<Vec<Vec<VpdqFeature>>> = (segment_paths.iter())
+        .map(|p| {
+            (VideoVariant::ALL.iter())
+                .map(|&v| variant_of(&ours[p].0, &variants[p], v))
+                .collect()
+        })
+        .collect();
+    let compose_chosen = |chosen: &[usize]| -> (Vec<VpdqFeature>, Vec<Vec<VpdqFeature>>) {
+        let mut features = Vec::new();
+        let mut each: Vec<Vec<VpdqFeature>> = vec![Vec::new(); VideoVariant::ALL.len()];
+        for &k in chosen {
+            features.extend(segment_features[k].iter().copied());
+            for (v, out) in each.iter_mut().enumerate() {
+                out.extend(segment_variants[k][v].iter().copied());
+            }
+        }
+        (features, each)
+    };
     let compose = |rng: &mut ChaCha8Rng| -> (BTreeSet<usize>, Vec<VpdqFeature>) {
         let mut chosen: Vec<usize> = (0..args.pool).collect();
         chosen.shuffle(rng);
         chosen.truncate(SEGMENTS_PER_VIDEO);
-        let mut features = Vec::new();
-        for &k in &chosen {
-            features.extend(segment_features[k].iter().copied());
-        }
+        let (features, _) = compose_chosen(&chosen);
         (chosen.into_iter().collect(), features)
     };
     let config = VpdqMatchConfig::default();
@@ -475,8 +542,16 @@ fn main() {
     let mut negative_scores: Vec<(f64, f64)> = Vec::new(); // (min, max) of the two percentages
     let mut negative_pairs = 0usize;
     let mut frame_pairs_hit = 0usize;
+    // The same negatives queried through their variants (the engine's rule): the highest
+    // min % any variant reaches, and how many pairs the variants make share a frame or match.
+    let mut variant_highest_min = 0.0f64;
+    let (mut variant_pairs_hit, mut variant_matches) = (0usize, 0usize);
     for _ in 0..1500 {
-        let (set, features) = compose(&mut rng);
+        let mut chosen: Vec<usize> = (0..args.pool).collect();
+        chosen.shuffle(&mut rng);
+        chosen.truncate(SEGMENTS_PER_VIDEO);
+        let (features, each) = compose_chosen(&chosen);
+        let set: BTreeSet<usize> = chosen.into_iter().collect();
         let disjoint: Vec<bool> = negative_bank.iter().map(|b| b.is_disjoint(&set)).collect();
         negative_pairs += disjoint.iter().filter(|&&d| d).count();
         for m in negative_index.compare_all(&features) {
@@ -484,6 +559,16 @@ fn main() {
                 frame_pairs_hit += 1;
                 let (q, c) = (m.query_percent(), m.compared_percent());
                 negative_scores.push((q.min(c), q.max(c)));
+            }
+        }
+        for variant in &each {
+            for m in negative_index.compare_all(variant) {
+                if disjoint[m.video_id as usize] {
+                    variant_pairs_hit += 1;
+                    variant_matches += usize::from(m.comparison.is_match(&config));
+                    let (q, c) = (m.query_percent(), m.compared_percent());
+                    variant_highest_min = variant_highest_min.max(q.min(c));
+                }
             }
         }
     }
@@ -520,6 +605,30 @@ fn main() {
     }
     closest.sort_unstable();
     let segment_pairs = closest.len();
+    // The same margin for the variants: each segment's mirrored and bars-removed frames
+    // against every other segment's plain frames (what a variant query meets in a bank).
+    let mut variant_closest: Vec<u32> = Vec::new();
+    for (a, variants_of_a) in segment_variants.iter().enumerate() {
+        for b in (0..args.pool).filter(|&b| b != a) {
+            let mut best = u32::MAX;
+            for v in variants_of_a {
+                for x in v.iter().filter(|f| f.quality >= config.quality_threshold) {
+                    for y in segment_features[b]
+                        .iter()
+                        .filter(|f| f.quality >= config.quality_threshold)
+                    {
+                        best = best.min(x.hash.distance(&y.hash));
+                    }
+                }
+            }
+            if best != u32::MAX {
+                variant_closest.push(best);
+            }
+        }
+    }
+    variant_closest.sort_unstable();
+    let variant_closest_five: Vec<String> =
+        variant_closest.iter().take(5).map(u32::to_string).collect();
     let closest_five: Vec<String> = closest.iter().take(5).map(u32::to_string).collect();
 
     // 6b. Template siblings: videos of one outlet that open with its intro and share no other
@@ -571,7 +680,7 @@ fn main() {
         bank.insert(r as u64, &ours[path].0);
     }
     let mut names: Vec<String> = Vec::new();
-    let mut rows: HashMap<String, [usize; 5]> = HashMap::new();
+    let mut rows: HashMap<String, [usize; 7]> = HashMap::new();
     let mut percents: HashMap<String, Vec<(f64, f64)>> = HashMap::new();
     for (name, r, path) in &queries {
         if !names.contains(name) {
@@ -582,12 +691,18 @@ fn main() {
             .into_iter()
             .find(|m| m.video_id == *r as u64);
         let (q, c) = result.map_or((0.0, 0.0), |m| (m.query_percent(), m.compared_percent()));
-        let row = rows.entry(name.clone()).or_insert([0; 5]);
+        let row = rows.entry(name.clone()).or_insert([0; 7]);
         row[0] += 1;
         row[1] += usize::from(q >= 80.0 && c >= 80.0);
         row[2] += usize::from(q >= 80.0);
         row[3] += usize::from(q.min(c) > highest_min);
         row[4] += usize::from(q.max(c) > highest_max);
+        // The engine's rule: 80% / 80% on the upload as it is or through a variant.
+        let found = &variants[path];
+        let queries_of: Vec<&[VpdqFeature]> = found.iter().map(|(_, f)| f.as_slice()).collect();
+        let hits = bank.query_with_variants(&ours[path].0, &queries_of);
+        row[5] += usize::from(hits.iter().any(|(_, m)| m.video_id == *r as u64));
+        row[6] += hits.iter().filter(|(_, m)| m.video_id != *r as u64).count();
         percents.entry(name.clone()).or_default().push((q, c));
     }
 
@@ -617,6 +732,7 @@ fn main() {
         let mut total = Vec::new();
         let mut decode = Vec::new();
         let mut hashing = Vec::new();
+        let mut hashing_variants = Vec::new();
         let mut frames = 0usize;
         for _ in 0..args.speed_runs {
             let t = Instant::now();
@@ -642,6 +758,11 @@ fn main() {
                 std::hint::black_box(vpdq::hash_rgb_frame(&f.rgb, f.width, f.height).ok());
             }
             hashing.push(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            for f in &decoded {
+                std::hint::black_box(vpdq::hash_rgb_frame_variants(&f.rgb, f.width, f.height).ok());
+            }
+            hashing_variants.push(t.elapsed().as_secs_f64());
         }
         let mut anchor = Vec::new();
         if let Some(python) = &args.python {
@@ -669,6 +790,7 @@ fn main() {
             median(&mut total),
             median(&mut decode),
             median(&mut hashing),
+            median(&mut hashing_variants),
             if anchor.is_empty() {
                 f64::NAN
             } else {
@@ -746,9 +868,19 @@ fn main() {
             sibling_median,
         ),
     );
+    w(
+        &mut report,
+        format!(
+            "query-side variants (mirrored back, dark bars cut away) on the same negatives: \
+             {variant_pairs_hit} variant-bank pairs share a frame, {variant_matches} reach \
+             80% / 80%, highest min % {variant_highest_min:.2}; closest variant frame to a \
+             different segment's frame at distance {}\n\n",
+            variant_closest_five.join(", "),
+        ),
+    );
     w(&mut report, format!(
-        "| transform | queries | 80% / 80% (DOMAIN) | query 80% (HMA default) | min % > {highest_min:.2} (calibrated) | max % > {highest_max:.2} (calibrated) | median query % / compared % |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| transform | queries | 80% / 80% (DOMAIN) | 80% / 80% + variants (engine) | wrong hits | query 80% (HMA default) | min % > {highest_min:.2} (calibrated) | max % > {highest_max:.2} (calibrated) | median query % / compared % |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     ));
     for name in &names {
         let row = rows[name];
@@ -759,9 +891,11 @@ fn main() {
         w(
             &mut report,
             format!(
-                "| {name} | {} | {:.0}% | {:.0}% | {:.0}% | {:.0}% | {:.0} / {:.0} |\n",
+                "| {name} | {} | {:.0}% | {:.0}% | {} | {:.0}% | {:.0}% | {:.0}% | {:.0} / {:.0} |\n",
                 row[0],
                 pct(row[1]),
+                pct(row[5]),
+                row[6],
                 pct(row[2]),
                 pct(row[3]),
                 pct(row[4]),
@@ -771,13 +905,14 @@ fn main() {
         );
     }
     w(&mut report, s(
-        "\n| speed (30 s H.264, 1 frame/s) | frames | takedown total | x real time | decode only | hash only | PyPI vpdq total | x real time |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "\n| speed (30 s H.264, 1 frame/s) | frames | takedown total | x real time | decode only | hash only | hash + variants (an upload) | PyPI vpdq total | x real time |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     ));
-    for (label, frames, total, decode, hashing, anchor) in &speed_rows {
+    for (label, frames, total, decode, hashing, hashing_variants, anchor) in &speed_rows {
         w(&mut report, format!(
-            "| {label} | {frames} | {total:.2} s ({:.1} frames/s) | {:.1}x | {decode:.2} s | {hashing:.3} s ({:.1} ms/frame) | {anchor:.2} s | {:.1}x |\n",
-            *frames as f64 / total, 30.0 / total, hashing / *frames as f64 * 1e3, 30.0 / anchor,
+            "| {label} | {frames} | {total:.2} s ({:.1} frames/s) | {:.1}x | {decode:.2} s | {hashing:.3} s ({:.1} ms/frame) | {hashing_variants:.3} s ({:.1} ms/frame) | {anchor:.2} s | {:.1}x |\n",
+            *frames as f64 / total, 30.0 / total, hashing / *frames as f64 * 1e3,
+            hashing_variants / *frames as f64 * 1e3, 30.0 / anchor,
         ));
     }
     let ours_total: f64 = queries.iter().map(|q| ours[&q.2].1).sum();

@@ -239,7 +239,14 @@ fn a_bank_of_video_audio_and_text_rows_finds_edited_copies() {
     let mirrored = ffmpeg(
         dir.path(),
         "mirrored.mp4",
-        &["-i", original.to_str().unwrap(), "-vf", "hflip", "-c:v", "libx264"],
+        &[
+            "-i",
+            original.to_str().unwrap(),
+            "-vf",
+            "hflip",
+            "-c:v",
+            "libx264",
+        ],
     );
     let mirrored = mirrored.to_str().unwrap();
     let output = takedown(&["match", "--bank", bank.to_str().unwrap(), mirrored]);
