@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 use takedown_index::video::VideoIndex;
+use takedown_index::Hash256;
 use takedown_media::video::{
     self, FrameSelection, PreparedInput, VideoInput, VideoOptions, VpdqOptions,
 };
@@ -327,6 +328,20 @@ fn variant_of(
         .map_or_else(|| plain.to_vec(), |(_, f)| f.clone())
 }
 
+/// The smallest distance between a frame of `a` and a frame of `b`, both of at least
+/// `quality` (`None` when either has no such frame).
+fn closest_distance(a: &[VpdqFeature], b: &[VpdqFeature], quality: u8) -> Option<u32> {
+    let kept = |v: &[VpdqFeature]| -> Vec<Hash256> {
+        (v.iter().filter(|f| f.quality >= quality))
+            .map(|f| f.hash)
+            .collect()
+    };
+    let (a, b) = (kept(a), kept(b));
+    (a.iter())
+        .flat_map(|x| b.iter().map(move |y| x.distance(y)))
+        .min()
+}
+
 fn median(values: &mut [f64]) -> f64 {
     if values.is_empty() {
         return f64::NAN;
@@ -583,24 +598,15 @@ fn main() {
     // 6a. The margin behind those pairs: every frame of every segment against every frame of
     //     every other segment (the compositions only recombine these frame pairs, so this is
     //     the independent evidence; the composed pair count overstates it).
+    let quality = config.quality_threshold;
     let mut closest: Vec<u32> = Vec::new();
     for a in 0..args.pool {
         for b in a + 1..args.pool {
-            let mut best = u32::MAX;
-            for x in segment_features[a]
-                .iter()
-                .filter(|f| f.quality >= config.quality_threshold)
-            {
-                for y in segment_features[b]
-                    .iter()
-                    .filter(|f| f.quality >= config.quality_threshold)
-                {
-                    best = best.min(x.hash.distance(&y.hash));
-                }
-            }
-            if best != u32::MAX {
-                closest.push(best);
-            }
+            closest.extend(closest_distance(
+                &segment_features[a],
+                &segment_features[b],
+                quality,
+            ));
         }
     }
     closest.sort_unstable();
@@ -610,20 +616,10 @@ fn main() {
     let mut variant_closest: Vec<u32> = Vec::new();
     for (a, variants_of_a) in segment_variants.iter().enumerate() {
         for b in (0..args.pool).filter(|&b| b != a) {
-            let mut best = u32::MAX;
-            for v in variants_of_a {
-                for x in v.iter().filter(|f| f.quality >= config.quality_threshold) {
-                    for y in segment_features[b]
-                        .iter()
-                        .filter(|f| f.quality >= config.quality_threshold)
-                    {
-                        best = best.min(x.hash.distance(&y.hash));
-                    }
-                }
-            }
-            if best != u32::MAX {
-                variant_closest.push(best);
-            }
+            let nearest = (variants_of_a.iter())
+                .filter_map(|v| closest_distance(v, &segment_features[b], quality))
+                .min();
+            variant_closest.extend(nearest);
         }
     }
     variant_closest.sort_unstable();

@@ -152,31 +152,33 @@ proptest! {
     }
 }
 
+/// A video of full-quality frames, each one of the scenes by index.
+fn video_of(frames: &[usize]) -> Vec<VpdqFeature> {
+    let scenes = scenes();
+    frames
+        .iter()
+        .enumerate()
+        .map(|(n, &s)| VpdqFeature {
+            frame_number: n as u64,
+            hash: scenes[s],
+            quality: 100,
+            timestamp: n as f64,
+        })
+        .collect()
+}
+
 #[test]
 fn a_video_matches_itself_and_its_excerpt_but_not_a_stranger() {
-    let scenes = scenes();
-    let video = |frames: &[usize]| -> Vec<VpdqFeature> {
-        frames
-            .iter()
-            .enumerate()
-            .map(|(n, &s)| VpdqFeature {
-                frame_number: n as u64,
-                hash: scenes[s],
-                quality: 100,
-                timestamp: n as f64,
-            })
-            .collect()
-    };
     let mut index = VideoIndex::default();
-    index.insert(1, &video(&[0, 1, 2, 3, 4]));
-    index.insert(2, &video(&[5, 5, 5]));
+    index.insert(1, &video_of(&[0, 1, 2, 3, 4]));
+    index.insert(2, &video_of(&[5, 5, 5]));
     assert_eq!(index.frame_count(), 6);
-    let hits = index.query(&video(&[0, 1, 2, 3, 4]));
+    let hits = index.query(&video_of(&[0, 1, 2, 3, 4]));
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].video_id, 1);
     assert_eq!(hits[0].query_percent(), 100.0);
     // An excerpt: 100% of the query but 60% of the banked video, under the 80% default.
-    let excerpt = video(&[1, 2, 3]);
+    let excerpt = video_of(&[1, 2, 3]);
     assert!(index.query(&excerpt).is_empty());
     let all = index.compare_all(&excerpt);
     assert_eq!(all.len(), 1);
@@ -191,35 +193,22 @@ fn a_video_matches_itself_and_its_excerpt_but_not_a_stranger() {
 
 #[test]
 fn variants_find_what_the_plain_query_misses_and_the_plain_query_wins_ties() {
-    let scenes = scenes();
-    let video = |frames: &[usize]| -> Vec<VpdqFeature> {
-        frames
-            .iter()
-            .enumerate()
-            .map(|(n, &s)| VpdqFeature {
-                frame_number: n as u64,
-                hash: scenes[s],
-                quality: 100,
-                timestamp: n as f64,
-            })
-            .collect()
-    };
     let mut index = VideoIndex::default();
-    index.insert(1, &video(&[0, 1, 2]));
-    index.insert(2, &video(&[3, 4]));
+    index.insert(1, &video_of(&[0, 1, 2]));
+    index.insert(2, &video_of(&[3, 4]));
     // The query as it is looks like nothing banked; its second variant is video 1.
-    let plain = video(&[5, 5, 5]);
-    let (stranger, undone) = (video(&[5]), video(&[0, 1, 2]));
+    let plain = video_of(&[5, 5, 5]);
+    let (stranger, undone) = (video_of(&[5]), video_of(&[0, 1, 2]));
     let found = index.query_with_variants(&plain, &[&stranger, &undone]);
     assert_eq!(found.len(), 1);
     assert_eq!((found[0].0, found[0].1.video_id), (Some(1), 1));
     // When the plain query already matches as well as a variant, it is reported as plain.
-    let found = index.query_with_variants(&video(&[3, 4]), &[&video(&[3, 4]), &undone]);
+    let found = index.query_with_variants(&video_of(&[3, 4]), &[&video_of(&[3, 4]), &undone]);
     let mut got: Vec<(Option<usize>, u64)> = found.iter().map(|(v, m)| (*v, m.video_id)).collect();
     got.sort_unstable_by_key(|(_, id)| *id);
     assert_eq!(got, vec![(Some(1), 1), (None, 2)]);
     // Without variants it is exactly `query`.
-    let plain_only: Vec<u64> = (index.query_with_variants(&video(&[3, 4]), &[]).iter())
+    let plain_only: Vec<u64> = (index.query_with_variants(&video_of(&[3, 4]), &[]).iter())
         .map(|(_, m)| m.video_id)
         .collect();
     assert_eq!(plain_only, vec![2]);

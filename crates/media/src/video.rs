@@ -962,7 +962,7 @@ pub fn hash_vpdq(
     };
     let mut frames = decode_frames(prepared, &info, selection, options)?;
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<RgbFrame, VideoError>>(2);
-    let (features, reader) = std::thread::scope(|scope| {
+    let (hashed, reader) = std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             for frame in frames.by_ref() {
                 if sender.send(frame).is_err() {
@@ -973,8 +973,8 @@ pub fn hash_vpdq(
         });
         let mut hashed = HashedFrames::default();
         let mut failure = None;
+        let timestamp = |number| sampler.timestamp(number);
         for frame in receiver {
-            let timestamp = |number| sampler.timestamp(number);
             match frame.and_then(|frame| {
                 hashed
                     .push(&frame, vpdq_options.variants, timestamp)
@@ -990,7 +990,7 @@ pub fn hash_vpdq(
         let reader = reader.join();
         (failure.map_or(Ok(hashed), Err), reader)
     });
-    let mut hashed = features?;
+    let mut hashed = hashed?;
     let frames = reader.map_err(|_| VideoError::ToolFailed {
         program: "ffmpeg".to_string(),
         detail: "frame reader thread panicked".to_string(),

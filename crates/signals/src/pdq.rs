@@ -207,45 +207,6 @@ pub fn hash_luma(luma: &mut [f32], rows: usize, cols: usize) -> Pdq {
     }
 }
 
-/// A rotation or reflection, as a change of the DCT coefficients: rotations and reflections
-/// of the image map to sign changes and transposes of its coefficients (coefficient (i, j)
-/// of an odd frequency changes sign under a mirror).
-#[derive(Clone, Copy)]
-enum Dihedral {
-    Rotate90,
-    Rotate180,
-    Rotate270,
-    FlipX,
-    FlipY,
-    FlipPlus1,
-    FlipMinus1,
-}
-
-/// The hash of the image transformed by `how`, from the image's DCT.
-fn dihedral_bits(dct: &[[f32; 16]; 16], how: Dihedral) -> Hash256 {
-    let (transpose, negate): (bool, fn(usize, usize) -> bool) = match how {
-        Dihedral::Rotate90 => (true, |_, j| j & 1 == 0),
-        Dihedral::Rotate180 => (false, |i, j| (i + j) & 1 == 1),
-        Dihedral::Rotate270 => (true, |i, _| i & 1 == 0),
-        Dihedral::FlipX => (false, |i, _| i & 1 == 0),
-        Dihedral::FlipY => (false, |_, j| j & 1 == 0),
-        Dihedral::FlipPlus1 => (true, |_, _| false),
-        Dihedral::FlipMinus1 => (true, |i, j| (i + j) & 1 == 1),
-    };
-    let mut out = [[0f32; 16]; 16];
-    for (i, line) in dct.iter().enumerate() {
-        for (j, &value) in line.iter().enumerate() {
-            let value = if negate(i, j) { -value } else { value };
-            if transpose {
-                out[j][i] = value;
-            } else {
-                out[i][j] = value;
-            }
-        }
-    }
-    bits_above_median(&out)
-}
-
 /// The eight dihedral hashes of a luma buffer. The buffer is used as scratch space.
 ///
 /// # Panics
@@ -268,15 +229,31 @@ pub fn dihedral_luma(luma: &mut [f32], rows: usize, cols: usize) -> PdqDihedral 
     let block = downsample_to_64(luma, rows, cols);
     let quality = quality_of(&block);
     let dct = dct_64_to_16(&block);
+    // Rotations and reflections of the image map to sign changes and transposes of its DCT
+    // coefficients (coefficient (i, j) of an odd frequency changes sign under a mirror).
+    let transform = |transpose: bool, negate: &dyn Fn(usize, usize) -> bool| {
+        let mut out = [[0f32; 16]; 16];
+        for (i, line) in dct.iter().enumerate() {
+            for (j, &value) in line.iter().enumerate() {
+                let value = if negate(i, j) { -value } else { value };
+                if transpose {
+                    out[j][i] = value;
+                } else {
+                    out[i][j] = value;
+                }
+            }
+        }
+        bits_above_median(&out)
+    };
     PdqDihedral {
         original: bits_above_median(&dct),
-        rotate90: dihedral_bits(&dct, Dihedral::Rotate90),
-        rotate180: dihedral_bits(&dct, Dihedral::Rotate180),
-        rotate270: dihedral_bits(&dct, Dihedral::Rotate270),
-        flip_x: dihedral_bits(&dct, Dihedral::FlipX),
-        flip_y: dihedral_bits(&dct, Dihedral::FlipY),
-        flip_plus1: dihedral_bits(&dct, Dihedral::FlipPlus1),
-        flip_minus1: dihedral_bits(&dct, Dihedral::FlipMinus1),
+        rotate90: transform(true, &|_, j| j & 1 == 0),
+        rotate180: transform(false, &|i, j| (i + j) & 1 == 1),
+        rotate270: transform(true, &|i, _| i & 1 == 0),
+        flip_x: transform(false, &|i, _| i & 1 == 0),
+        flip_y: transform(false, &|_, j| j & 1 == 0),
+        flip_plus1: transform(true, &|_, _| false),
+        flip_minus1: transform(true, &|i, j| (i + j) & 1 == 1),
         quality,
     }
 }

@@ -305,17 +305,15 @@ pub fn hash_rgb_frame_variants(
 ) -> Result<FrameVariants, VpdqError> {
     let mut luma = frame_luma(rgb, width, height)?;
     let (rows, cols) = (height as usize, width as usize);
+    // `frame_luma` checked the size; `max(1)` only keeps a zero-width frame from panicking.
+    let lines = || luma.chunks_exact(cols.max(1));
     let bars_removed = content_box(&luma, rows, cols).map(|(left, top, w, h)| {
-        let mut inner: Vec<f32> = (top..top + h)
-            .flat_map(|row| {
-                luma[row * cols + left..row * cols + left + w]
-                    .iter()
-                    .copied()
-            })
+        let mut inner: Vec<f32> = (lines().skip(top).take(h))
+            .flat_map(|line| line[left..left + w].iter().copied())
             .collect();
         pdq::hash_luma(&mut inner, h, w)
     });
-    let mut mirrored: Vec<f32> = (luma.chunks_exact(cols.max(1)))
+    let mut mirrored: Vec<f32> = lines()
         .flat_map(|line| line.iter().rev().copied())
         .collect();
     let mirrored = pdq::hash_luma(&mut mirrored, rows, cols).hash;
@@ -683,11 +681,8 @@ mod tests {
             "a picture without bars is not cut"
         );
 
-        let flipped: Vec<u8> = (0..h)
-            .flat_map(|y| (0..w).rev().flat_map(move |x| [y, x]))
-            .collect::<Vec<usize>>()
-            .chunks_exact(2)
-            .flat_map(|yx| rgb[(yx[0] * w + yx[1]) * 3..(yx[0] * w + yx[1]) * 3 + 3].to_vec())
+        let flipped: Vec<u8> = (rgb.chunks_exact(w * 3))
+            .flat_map(|line| line.chunks_exact(3).rev().flatten().copied())
             .collect();
         let flipped_hash = hash_rgb_frame(&flipped, w as u32, h as u32).unwrap().hash;
         assert!(
