@@ -13,7 +13,7 @@ fn takedown(args: &[&str]) -> Output {
 }
 
 fn images() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/pdq/images")
+    takedown_testmedia::vectors().join("pdq/images")
 }
 
 fn json_lines(output: &Output) -> Vec<serde_json::Value> {

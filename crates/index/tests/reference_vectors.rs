@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use takedown_index::{HammingIndex, Hash256, Strategy};
 
 fn vectors() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/pdq")
+    takedown_testmedia::vectors().join("pdq")
 }
 
 fn read_hashes(name: &str) -> Vec<Hash256> {

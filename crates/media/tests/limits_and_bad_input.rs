@@ -2,7 +2,7 @@
 //! would decode the file, the right pixels), never a panic, a hang or a huge allocation. All
 //! bad inputs are generated here from fixed bytes or a seeded generator.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use takedown_media::{
@@ -11,7 +11,7 @@ use takedown_media::{
 use takedown_signals::Channels;
 
 fn vector(path: &str) -> Vec<u8> {
-    let root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/pdq");
+    let root: PathBuf = takedown_testmedia::vectors().join("pdq");
     std::fs::read(root.join("images").join(path)).unwrap()
 }
 

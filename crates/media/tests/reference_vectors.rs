@@ -3,14 +3,14 @@
 //! `reference-hashes.csv`.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use takedown_media::{decode_image, ImageLimits};
 use takedown_signals::pdq::{hash_image, reference_resize_512};
 use takedown_signals::{Channels, Hash256};
 
 fn vectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/pdq")
+    takedown_testmedia::vectors().join("pdq")
 }
 
 /// Parses a binary PGM (P5) or PPM (P6) with maxval 255: (channels, width, height, pixels).

@@ -5,7 +5,7 @@
 //! Test videos other than Meta's two samples are generated here with ffmpeg's `lavfi`
 //! sources into a temporary directory, a few seconds each.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use takedown_media::video::{
     self, FrameSelection, PreparedInput, VideoError, VideoInput, VideoOptions, VpdqOptions,
@@ -14,7 +14,7 @@ use takedown_signals::vpdq::{self, VpdqFeature};
 use takedown_testmedia::ffmpeg as make_video;
 
 fn vectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/vpdq")
+    takedown_testmedia::vectors().join("vpdq")
 }
 
 fn require_ffmpeg() {

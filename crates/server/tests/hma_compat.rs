@@ -29,8 +29,7 @@ const C_PNG_PDQ: &str = "e4cc89d91c623842f8d1f1d9a398e78c9f199a3bf87925f2b7e11e0
 const HMA_AAA_ORIG_PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
 
 fn reference_image(path: &str) -> Vec<u8> {
-    let root =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/pdq/images");
+    let root = takedown_testmedia::vectors().join("pdq/images");
     std::fs::read(root.join(path)).expect("reference image")
 }
 

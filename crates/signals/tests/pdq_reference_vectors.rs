@@ -12,7 +12,7 @@ use takedown_signals::pdq::{dihedral_image, hash_image};
 use takedown_signals::{Channels, Hash256, Image};
 
 fn vectors() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/pdq")
+    takedown_testmedia::vectors().join("pdq")
 }
 
 /// Rows of a reference CSV keyed by image path.

@@ -2,11 +2,33 @@
 //! `lavfi` sources: test patterns and chords from fixed expressions, so every run makes the same
 //! pictures and sounds and nothing real is ever involved.
 //!
+//! It also finds the shared reference vectors ([`vectors`]), which the tests compare against
+//! exactly but which live outside the repository.
+//!
 //! Only tests depend on this crate. Failures panic with ffmpeg's own message, which is what a
 //! test wants: a fixture that cannot be made is a broken test machine, not a result.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The shared reference vectors (`pdq/`, `vpdq/`): `$TAKEDOWN_VECTORS` when set, otherwise
+/// `shared/vectors` beside the repository (the layout the project is developed in).
+/// `.ci/run` sets the variable for a clone made elsewhere.
+///
+/// # Panics
+/// When the folder does not exist, naming where it looked and how to point at it.
+pub fn vectors() -> PathBuf {
+    let path = match std::env::var_os("TAKEDOWN_VECTORS") {
+        Some(path) => PathBuf::from(path),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"),
+    };
+    assert!(
+        path.join("pdq").is_dir(),
+        "the reference vectors are not at {} (set TAKEDOWN_VECTORS to the shared vectors folder)",
+        path.display()
+    );
+    path
+}
 
 /// Runs `ffmpeg ARGS DIR/NAME` (quiet, overwriting) and returns the output's path.
 ///
